@@ -1,0 +1,108 @@
+# Oxnack Admin settings: every setting, its safe default, and why it exists.
+#
+# These values ARE the defaults (the app loads this file first). Real values go in
+# `instance/config.py` (or the file named by OXNACK_CONFIG), which git ignores, or in
+# environment variables; see ENVIRONMENT in oxnack_admin/settings.py for the names.
+
+# --- Runtime --------------------------------------------------------------------
+OXNACK_ENV = "production"  # "production" refuses default secrets; "development" for local work
+LOG_LEVEL = "INFO"  # root log level; every line carries the request id
+
+# --- Database -------------------------------------------------------------------
+SQLALCHEMY_DATABASE_URI = "postgresql://oxnack@127.0.0.1:5432/oxnack"  # env DATABASE_URL
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}  # pooled connections per process
+
+# --- Redis (jobs, codes, locks, rate limits) -----------------------------------
+REDIS_URL = "redis://127.0.0.1:6379/0"  # env REDIS_URL
+
+# --- Secrets and cookies ---------------------------------------------------------
+SECRET_KEY = "change-me"  # signs the staff console session; production refuses this value
+COOKIE_SECURE = True  # Secure flag on session_id and console cookies; 0 only for plain-http localhost
+SESSION_COOKIE_NAME = "oxnack_console"  # the staff console's Flask session cookie
+SESSION_COOKIE_HTTPONLY = True  # console cookie never readable by scripts
+SESSION_COOKIE_SAMESITE = "Lax"  # console cookie not sent on cross-site posts
+CUSTOMER_SESSION_DAYS = 7  # Max-Age of the customer session_id cookie, as the legacy site had
+MAX_CONTENT_LENGTH = 1024 * 1024  # request bodies over 1 MiB get 413 (image uploads have their own limit)
+
+# --- CORS: the legacy customer site runs on another origin ------------------------
+CORS_ORIGINS = ["http://localhost:8080"]  # exact origins allowed with credentials; never "*"
+
+# --- Pricing and limits (the classic /parametrs answer) ----------------------------
+PR_CORE = 10  # price per core
+PR_RAM = 10  # price per GB of RAM
+PR_HDD = 10  # price per GB of disk
+PR_IP = 10  # price per extra IPv4 address (shown on the site)
+MIN_CORE = 1  # smallest order
+MX_CORE = 5  # largest order
+MIN_RAM = 1  # GB
+MX_RAM = 5  # GB
+MIN_HDD = 15  # GB; pool VMs are made with this disk and grown on order
+MX_HDD = 30  # GB
+RENTAL_DAYS = 30  # a paid order runs this many days (date_stop on "my services")
+
+# --- Catalogue ------------------------------------------------------------------
+COUNTRIES = ["russia"]  # countries offered on the rent page; pool VMs default to the first
+OS_TEMPLATES = {  # OS offered -> the Proxmox template VM its pool VMs were cloned from
+    "ubuntu": {"template_vmid": 105, "pool": "ubuntu"},
+    "debian": {"template_vmid": 200, "pool": "debian"},
+}
+
+# --- Rate limits (Redis-backed) -------------------------------------------------
+RATELIMIT_ENABLED = True  # env OXNACK_RATELIMIT_ENABLED=0 turns every limit off (load tests only)
+RATELIMIT_LOGIN = "10/minute;100/hour"  # POST /login per IP and per account
+RATELIMIT_REGISTER = "5/minute;30/hour"  # POST /register per IP and per account
+RATELIMIT_CODE = "10/minute"  # POST /register/code per IP and per account
+RATELIMIT_ORDER = "10/minute"  # POST /create_machine per IP and per account
+RATELIMIT_MAIL_RELAY = "60/minute"  # POST /send_mail per IP
+RATELIMIT_STAFF_LOGIN = "10/minute"  # console login per IP
+
+# --- Verification codes -----------------------------------------------------------
+CODE_TTL_SECONDS = 600  # a registration code lives 10 minutes
+CODE_MAX_TRIES = 5  # wrong guesses before the code is invalidated
+
+# --- Hypervisor -------------------------------------------------------------------
+HYPERVISOR = "proxmox"  # "proxmox", or "simulator" (loopback stand-ins for Proxmox and pfSense)
+PROXMOX_URL = "https://127.0.0.1:8006"  # Proxmox VE API base (scheme, host, port)
+PROXMOX_USER = "root@pam"  # user@realm for ticket auth, or the token's user
+PROXMOX_PASSWORD = ""  # ticket auth password (leave empty with a token)
+PROXMOX_TOKEN = ""  # API token "user@realm!tokenid=secret" (preferred over a password)
+PROXMOX_NODE = "pve"  # node the pool VMs live on
+PROXMOX_STORAGE = "local-lvm"  # storage for clones and disks
+PROXMOX_BRIDGE = "vmbr1"  # bridge net0 is attached to
+PROXMOX_VERIFY_TLS = True  # verify the API's certificate
+PROXMOX_TIMEOUT = 15  # seconds per API call
+PROXMOX_TASK_DEADLINE = 300  # seconds to wait for a task UPID before giving up (retried later)
+PROXMOX_SHUTDOWN_TIMEOUT = 60  # graceful shutdown wait before a hard stop
+
+# --- pfSense (REST API v2) --------------------------------------------------------
+PFSENSE_URL = "https://127.0.0.1"  # pfSense base URL
+PFSENSE_API_KEY = ""  # X-API-Key; empty skips network steps with an error
+PFSENSE_VERIFY_TLS = True  # verify the firewall's certificate
+
+# --- Mail -------------------------------------------------------------------------
+SMTP_HOST = ""  # empty: mail is written to the log instead of sent (demo only)
+SMTP_PORT = 587  # submission port
+SMTP_STARTTLS = True  # upgrade the connection with STARTTLS
+SMTP_USER = ""  # SMTP login; empty skips login
+SMTP_PASSWORD = ""  # SMTP password
+SMTP_TIMEOUT = 20  # seconds per SMTP conversation
+MAIL_SENDER = "noreply@oxnack.example"  # From: Oxnack <sender>
+MAIL_RELAY_PASSWORD = ""  # api_passwd of POST /send_mail; empty authorizes nothing; production refuses empty
+
+# --- Payments (Platega) -----------------------------------------------------------
+PLATEGA_URL = "https://app.platega.io"  # gateway base URL
+PLATEGA_MERCHANT_ID = ""  # X-MerchantId
+PLATEGA_SECRET = ""  # X-Secret
+PLATEGA_RETURN_URL = "http://localhost:8080/"  # where the payer returns after paying
+PLATEGA_FAILED_URL = "http://localhost:8080/"  # where the payer returns after a failure
+
+# --- Proxy resale upstream ----------------------------------------------------------
+SOCKS_API_URL = ""  # upstream proxy API base URL
+SOCKS_API_TOKEN = ""  # upstream API token
+SOCKS_API_TIMEOUT = 30  # seconds per upstream call
+SOCKS_PRICE = 100  # one fixed price for any proxy
+SOCKS_SYNC_INTERVAL_MINUTES = 5  # inventory sync period
+
+# --- Console ----------------------------------------------------------------------
+UPLOAD_FOLDER = "instance/uploads"  # market images are stored here and served under /media
+MAX_IMAGE_BYTES = 5 * 1024 * 1024  # largest market image upload

@@ -1,0 +1,55 @@
+"""Oxnack Admin: the one Flask application of the Oxnack VPS hosting provider."""
+from flask import Flask
+
+from .settings import load_config
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build an app; `config` overrides every other source (tests pass theirs here)."""
+    app = Flask(__name__, instance_relative_config=True)
+    load_config(app, config)
+    register_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    return app
+
+
+def register_logging(app: Flask) -> None:
+    from .logging_setup import configure_logging
+
+    configure_logging(app)
+
+
+def register_extensions(app: Flask) -> None:
+    from . import models  # noqa: F401  (every table known to SQLAlchemy and Alembic)
+    from .extensions import cors, csrf, db, htmx, limiter, login_manager, migrate, redis_client
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", _migrations_dir())))
+    redis_client.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+    # The legacy site calls from its own origin with credentials; the console is same-origin only.
+    cors.init_app(app, resources={r"^/(?!console|static|media).*": {"origins": app.config["CORS_ORIGINS"]}},
+                  supports_credentials=True)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .blueprints import register_all
+
+    register_all(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register_all
+
+    register_all(app)
+
+
+def _migrations_dir() -> str:
+    from .settings import PROJECT_ROOT
+
+    return str(PROJECT_ROOT / "migrations")

@@ -1,0 +1,9 @@
+"""`flask --app wsgi ...` commands for operators."""
+from flask import Flask
+
+
+def register_all(app: Flask) -> None:
+    from . import database, demo, staff
+
+    for command in (staff.create_staff_command, database.adopt_legacy_command, demo.seed_demo_command):
+        app.cli.add_command(command)

@@ -1,0 +1,52 @@
+"""Extension instances, created unbound; create_app() binds them to an app."""
+import redis
+from flask import Flask, current_app
+from flask_cors import CORS
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from htmx_flask import Htmx
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+# Deterministic constraint names so migrations can drop what they created.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class RedisClient:
+    """One pooled Redis connection per app, shared by codes, locks, queues and health."""
+
+    def init_app(self, app: Flask) -> None:
+        app.extensions["redis"] = redis.Redis.from_url(
+            app.config["REDIS_URL"], socket_timeout=5, socket_connect_timeout=5, health_check_interval=30
+        )
+
+    @property
+    def connection(self) -> redis.Redis:
+        return current_app.extensions["redis"]
+
+    def __getattr__(self, name):
+        return getattr(self.connection, name)
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+htmx = Htmx()
+cors = CORS()
+redis_client = RedisClient()
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True)

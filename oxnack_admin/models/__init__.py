@@ -1,0 +1,14 @@
+"""All models, imported here so Alembic and the app see every table."""
+from .audit import AuditEvent
+from .billing import Promocode, PromocodeUse, Transaction
+from .customers import User, UserSession
+from .mail import MailMessage
+from .market import MarketService
+from .provisioning import ProvisioningRun, ProvisioningStep
+from .servers import Server
+from .staff import Staff
+
+__all__ = [
+    "AuditEvent", "MailMessage", "MarketService", "Promocode", "PromocodeUse",
+    "ProvisioningRun", "ProvisioningStep", "Server", "Staff", "Transaction", "User", "UserSession",
+]

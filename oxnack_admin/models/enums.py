@@ -1,0 +1,53 @@
+"""States and kinds stored as text; one place so services, jobs and the console agree."""
+from enum import StrEnum
+
+
+class StaffRole(StrEnum):
+    SUPPORT = "support"  # read everything, resend codes, power actions
+    ADMIN = "admin"  # everything but staff accounts
+    OWNER = "owner"  # everything
+
+
+class TransactionType(StrEnum):
+    TOP_UP = "add_balance"  # legacy name: a payment credited the balance
+    ORDER = "buy_server"  # legacy name: a server order debited the balance
+    REFUND = "refund"  # money returned, e.g. provisioning failed for good
+    ADJUSTMENT = "adjustment"  # staff changed a balance by hand
+    RENEWAL = "renewal"  # a rental period extended
+    PROXY_PURCHASE = "proxy_purchase"
+    PROXY_REFUND = "proxy_refund"
+
+
+class TransactionStatus(StrEnum):
+    PENDING = "PENDING"  # an invoice waiting for the gateway (legacy spelling)
+    CONFIRMED = "CONFIRMED"  # money moved
+    CANCELED = "CANCELED"  # an invoice that will never be paid
+
+
+class RunState(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ProvisioningStepName(StrEnum):
+    CONFIGURE_VM = "configure_vm"
+    RESIZE_DISK = "resize_disk"
+    NETWORK = "network"
+    START_VM = "start_vm"
+    NOTIFY_OWNER = "notify_owner"
+
+
+PROVISIONING_STEPS = list(ProvisioningStepName)
+
+
+class MailState(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"  # every retry failed; visible in the console, can be retried
+
+
+class ServerStatus(StrEnum):
+    ON = "on"
+    OFF = "off"

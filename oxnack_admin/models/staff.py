@@ -1,0 +1,32 @@
+"""Staff accounts for the console, kept apart from customers."""
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, DateTime, Integer, Text, func, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from .enums import StaffRole
+
+# Each role can do everything the roles before it can.
+ROLE_RANK = {StaffRole.SUPPORT: 1, StaffRole.ADMIN: 2, StaffRole.OWNER: 3}
+
+
+class Staff(UserMixin, db.Model):
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text)  # StaffRole
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return bool(self.active)
+
+    def has_role(self, needed: StaffRole | str) -> bool:
+        return ROLE_RANK.get(StaffRole(self.role), 0) >= ROLE_RANK[StaffRole(needed)]

@@ -1,0 +1,77 @@
+"""Fixtures: one app per test run on real PostgreSQL and Redis, a clean slate for each test."""
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from oxnack_admin import create_app
+from oxnack_admin.extensions import db, redis_client
+from tests.support.servers import fresh_database, postgres_server, redis_server
+
+TEST_RELAY_PASSWORD = "relay-test-password"
+TEST_SITE_ORIGIN = "http://localhost:8080"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: drives real headless Chromium")
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_url):
+    with fresh_database(postgres_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    with redis_server() as url:
+        yield url
+
+
+def make_test_config(database_url: str, redis_url: str, **overrides) -> dict:
+    """The configuration every test app starts from."""
+    config = {
+        "TESTING": True,
+        "OXNACK_ENV": "development",
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        "COOKIE_SECURE": False,
+        "CORS_ORIGINS": [TEST_SITE_ORIGIN],
+        "MAIL_RELAY_PASSWORD": TEST_RELAY_PASSWORD,
+        "WTF_CSRF_ENABLED": False,  # tests that check CSRF build an app with it on
+        "RATELIMIT_ENABLED": False,  # rate-limit tests build an app with it on
+        "SMTP_HOST": "",
+        "HYPERVISOR": "simulator",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 5, "max_overflow": 30},
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture(scope="session")
+def app(database_url, redis_url):
+    app = create_app(make_test_config(database_url, redis_url))
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def clean_state(request):
+    """Every test starts with empty tables and an empty Redis database."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        db.session.remove()
+        tables = [table.name for table in db.metadata.sorted_tables]
+        with db.engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        redis_client.flushdb()

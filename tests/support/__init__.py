@@ -1,0 +1,1 @@
+"""Helpers for the test suite: the real servers it runs on, and row factories."""

@@ -1,0 +1,54 @@
+"""Rows for tests, built through the same services the app uses where money is involved."""
+import itertools
+from decimal import Decimal
+
+from oxnack_admin.extensions import db
+from oxnack_admin.models import Promocode, Server, Staff, User
+from oxnack_admin.models.enums import TransactionType
+from oxnack_admin.services import billing
+from oxnack_admin.services.passwords import hash_password
+from oxnack_admin.services.staff import create_staff
+
+_numbers = itertools.count(1)
+DEFAULT_PASSWORD = "Secret123"
+
+
+def make_user(mail: str | None = None, password: str = DEFAULT_PASSWORD, balance: int | Decimal = 0,
+              verified: bool = True, **columns) -> User:
+    user = User(mail=mail or f"user{next(_numbers)}@example.com", passwd_hash=hash_password(password),
+                is_verified=verified, balance=Decimal(0), **columns)
+    db.session.add(user)
+    db.session.flush()
+    user.username = user.username or format(user.id, "x")
+    if balance:
+        billing.move_money(user.id, balance, TransactionType.ADJUSTMENT, "test opening balance")
+    db.session.commit()
+    return user
+
+
+def make_server(vmid: int | None = None, os_name: str = "ubuntu", **columns) -> Server:
+    vmid = vmid or 1000 + next(_numbers)
+    values = dict(id=vmid, os=os_name, ram=1, cores=1, hdd=15, status="off", busy=False,
+                  ips=[f"203.0.113.{vmid % 250}"], lan_ip=f"192.168.2.{vmid % 250}", country="russia")
+    values.update(columns)
+    server = Server(**values)
+    db.session.add(server)
+    db.session.commit()
+    return server
+
+
+def make_pool(count: int, os_name: str = "ubuntu", first_vmid: int = 500) -> list[Server]:
+    return [make_server(first_vmid + offset, os_name) for offset in range(count)]
+
+
+def make_promocode(promo: str = "SAVE10", discount: int = 10, **columns) -> Promocode:
+    code = Promocode(promo=promo, discount=discount, **columns)
+    db.session.add(code)
+    db.session.commit()
+    return code
+
+
+def make_staff(role: str = "admin", email: str | None = None, password: str = "staff-password-1") -> Staff:
+    staff = create_staff(email or f"{role}{next(_numbers)}@oxnack.test", role, password)
+    db.session.commit()
+    return staff

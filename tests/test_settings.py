@@ -1,0 +1,52 @@
+import pytest
+
+from oxnack_admin import create_app
+from oxnack_admin.settings import ConfigurationError
+
+
+def production_app(monkeypatch, **environment):
+    for name in ("SECRET_KEY", "OXNACK_MAIL_RELAY_PASSWORD", "OXNACK_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OXNACK_CONFIG", "/nonexistent/config.py")
+    monkeypatch.setenv("OXNACK_ENV", "production")
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    return create_app()
+
+
+def test_production_refuses_the_default_secret_key(monkeypatch):
+    with pytest.raises(ConfigurationError, match="SECRET_KEY"):
+        production_app(monkeypatch, OXNACK_MAIL_RELAY_PASSWORD="relay-pass")
+
+
+def test_production_refuses_an_empty_relay_password(monkeypatch):
+    with pytest.raises(ConfigurationError, match="MAIL_RELAY_PASSWORD"):
+        production_app(monkeypatch, SECRET_KEY="a-real-secret-value")
+
+
+def test_production_starts_with_real_secrets(monkeypatch):
+    app = production_app(monkeypatch, SECRET_KEY="a-real-secret-value", OXNACK_MAIL_RELAY_PASSWORD="relay-pass")
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_environment_names_reach_the_config(monkeypatch):
+    app = production_app(
+        monkeypatch, SECRET_KEY="s3cret-value", OXNACK_MAIL_RELAY_PASSWORD="relay",
+        DATABASE_URL="postgresql://u@db.example:5432/ox", REDIS_URL="redis://cache.example:6379/2",
+        OXNACK_CORS_ORIGINS="http://a.example, http://b.example", OXNACK_COOKIE_SECURE="0",
+        OXNACK_SMTP_HOST="smtp.example", OXNACK_SMTP_PORT="2525", OXNACK_SMTP_STARTTLS="0",
+        OXNACK_HYPERVISOR="simulator", OXNACK_PROXMOX_VERIFY_TLS="0", OXNACK_PROXMOX_TOKEN="root@pam!ox=abc",
+    )
+    config = app.config
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg2://u@db.example:5432/ox"
+    assert config["REDIS_URL"] == "redis://cache.example:6379/2"
+    assert config["CORS_ORIGINS"] == ["http://a.example", "http://b.example"]
+    assert config["COOKIE_SECURE"] is False and config["SESSION_COOKIE_SECURE"] is False
+    assert (config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_STARTTLS"]) == ("smtp.example", 2525, False)
+    assert config["HYPERVISOR"] == "simulator" and config["PROXMOX_VERIFY_TLS"] is False
+    assert config["PROXMOX_TOKEN"] == "root@pam!ox=abc"
+
+
+def test_a_malformed_boolean_names_its_variable(monkeypatch):
+    with pytest.raises(ConfigurationError, match="OXNACK_COOKIE_SECURE"):
+        production_app(monkeypatch, OXNACK_COOKIE_SECURE="maybe")
