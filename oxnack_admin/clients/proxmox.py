@@ -17,6 +17,17 @@ from .errors import PermanentRemoteError, RemoteError, TransientRemoteError, err
 
 log = logging.getLogger(__name__)
 
+
+class _QuietProxmoxer(logging.Filter):
+    """Drop proxmoxer's INFO/DEBUG records: they carry request bodies (cipassword) and tickets."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING
+
+
+# A filter holds even if someone lowers proxmoxer's logger level later (LOG_LEVEL=DEBUG).
+logging.getLogger("proxmoxer.core").addFilter(_QuietProxmoxer())
+
 DISK_BUSES = ("scsi", "virtio", "sata", "ide")
 _SIZE_UNITS = {"K": 1 / (1024 * 1024), "M": 1 / 1024, "G": 1, "T": 1024}
 _AUTH_CODE = re.compile(r"code: (\d+)\s*$")
@@ -32,7 +43,7 @@ class ProxmoxClient:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("Proxmox URL must look like https://host:8006")
         if bool(password) == bool(token):
-            raise ValueError("give the Proxmox client a password or a token, not both")
+            raise ValueError("give the Proxmox client exactly one of password and token")
         self.url = f"{parts.scheme}://{parts.netloc}"
         self.node = node
         self.user = user

@@ -40,6 +40,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as two writes; don't stall on ACKs
 
     def do_GET(self):
         self.server.simulator._dispatch(self)
@@ -71,8 +72,9 @@ class LoopbackSimulator:
             self._httpd = _Server((self.host, self.port), _Handler)
             self._httpd.simulator = self
             self.port = self._httpd.server_address[1]
-            self._thread = threading.Thread(target=self._httpd.serve_forever, name=type(self).__name__,
-                                            daemon=True)
+            # A short poll interval keeps stop() quick (shutdown waits for one poll).
+            self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
+                                            name=type(self).__name__, daemon=True)
             self._thread.start()
         return self
 
@@ -97,7 +99,7 @@ class LoopbackSimulator:
     # --- failure injection -----------------------------------------------------------------
 
     def fail_next(self, method: str, path_pattern: str, status: int = 500, times: int = 1) -> None:
-        """Answer the next `times` requests whose method and path (regex search) match with `status`."""
+        """Answer the next `times` requests matching method ("*" for any) and path regex with `status`."""
         with self._lock:
             self._failures.append([method.upper(), re.compile(path_pattern), status, times])
 

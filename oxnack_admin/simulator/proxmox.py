@@ -60,7 +60,7 @@ class ProxmoxSimulator(LoopbackSimulator):
     def __init__(self, node: str = "pve", user: str = "root@pam", password: str = "simulator",
                  token_name: str = "oxnack", token_secret: str = "simulator-token",
                  task_polls_before_done: int = 1, task_seconds_before_done: float | None = None,
-                 host: str = "127.0.0.1", port: int = 0):
+                 resize_returns_task: bool = True, host: str = "127.0.0.1", port: int = 0):
         super().__init__(host, port)
         self.node = node
         self.user = user
@@ -68,6 +68,8 @@ class ProxmoxSimulator(LoopbackSimulator):
         self.task_polls_before_done = task_polls_before_done
         # Demo mode sets this so a task whose client gave up still ends, as it would on PVE.
         self.task_seconds_before_done = task_seconds_before_done
+        # PVE before 8 resized synchronously and answered null; False imitates that.
+        self.resize_returns_task = resize_returns_task
         self._password = password
         self._token_secret = token_secret
         self._tickets: dict[str, tuple[str, str]] = {}  # ticket -> (user, CSRF token)
@@ -244,6 +246,9 @@ class ProxmoxSimulator(LoopbackSimulator):
         def apply():
             vm.config[disk] = re.sub(r"size=\d+G", f"size={new_gb}G", vm.config[disk])
 
+        if not self.resize_returns_task:
+            apply()
+            return self._ok(None)
         return self._ok(self._start_task(vm, "resize", user, apply))
 
     def _power(self, vm: _Vm, action: str, user) -> Reply:
@@ -292,7 +297,7 @@ class ProxmoxSimulator(LoopbackSimulator):
         if task.done:
             return
         task.done = True
-        if task.exitstatus == "OK":
+        if task.exitstatus == "OK" or task.exitstatus.startswith("WARNINGS"):
             task.apply()
         vm = self._vms.get(task.vmid)
         if vm is not None and vm.task == task.upid:
