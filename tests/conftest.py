@@ -1,5 +1,6 @@
 """Fixtures: one app per test run on real PostgreSQL and Redis, a clean slate for each test."""
 import pytest
+from flask import has_app_context
 from flask_migrate import upgrade
 from sqlalchemy import text
 
@@ -64,6 +65,12 @@ def app(database_url, redis_url):
     return app
 
 
+@pytest.fixture
+def runner(app):
+    """Flask's CLI runner (flaskr's fixture; pytest-flask has none)."""
+    return app.test_cli_runner()
+
+
 @pytest.fixture(autouse=True)
 def clean_state(request):
     """Every test starts with empty tables and an empty Redis database."""
@@ -71,9 +78,14 @@ def clean_state(request):
     if "app" not in request.fixturenames:
         return
     app = request.getfixturevalue("app")
-    with app.app_context():
+    # Close the test's own session first (pytest-flask keeps its context pushed until later):
+    # an open transaction would block TRUNCATE.
+    if has_app_context():
         db.session.remove()
+    with app.app_context():
         tables = [table.name for table in db.metadata.sorted_tables]
         with db.engine.begin() as connection:
+            connection.execute(text("SET LOCAL lock_timeout = '20s'"))  # a leaked transaction fails, not hangs
             connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         redis_client.flushdb()
+        db.session.remove()

@@ -60,7 +60,8 @@ class ProxmoxSimulator(LoopbackSimulator):
     def __init__(self, node: str = "pve", user: str = "root@pam", password: str = "simulator",
                  token_name: str = "oxnack", token_secret: str = "simulator-token",
                  task_polls_before_done: int = 1, task_seconds_before_done: float | None = None,
-                 resize_returns_task: bool = True, host: str = "127.0.0.1", port: int = 0):
+                 resize_returns_task: bool = True, adopt_unknown_vms: bool = False,
+                 host: str = "127.0.0.1", port: int = 0):
         super().__init__(host, port)
         self.node = node
         self.user = user
@@ -70,6 +71,8 @@ class ProxmoxSimulator(LoopbackSimulator):
         self.task_seconds_before_done = task_seconds_before_done
         # PVE before 8 resized synchronously and answered null; False imitates that.
         self.resize_returns_task = resize_returns_task
+        # Demo mode: a VMID staff add to the pool later "exists" as a fresh template clone.
+        self.adopt_unknown_vms = adopt_unknown_vms
         self._password = password
         self._token_secret = token_secret
         self._tickets: dict[str, tuple[str, str]] = {}  # ticket -> (user, CSRF token)
@@ -153,6 +156,8 @@ class ProxmoxSimulator(LoopbackSimulator):
         match = re.fullmatch(rf"/nodes/{node}/qemu/(\d+)/(config|resize|status/\w+)", path)
         if not match:
             return self.error_reply(501, f"Method '{method} {path}' not implemented")
+        if self.adopt_unknown_vms and int(match.group(1)) not in self._vms:
+            self.add_vm(int(match.group(1)))
         vm = self._vms.get(int(match.group(1)))
         if vm is None:
             return self.error_reply(500, f"Configuration file 'nodes/{self.node}/qemu-server/"
