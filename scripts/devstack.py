@@ -122,6 +122,7 @@ def start_simulators(env: dict) -> list:
     app = create_app({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"], "REDIS_URL": env["REDIS_URL"]})
     with app.app_context():
         started = start(app.config)
+    started.proxmox.adopt_unknown_vms = True  # pool VMs staff add later exist as fresh clones
     env.update(started.environment)
     say(f"simulated Proxmox at {started.environment['OXNACK_PROXMOX_URL']}, "
         f"pfSense at {started.environment['OXNACK_PFSENSE_URL']}")
