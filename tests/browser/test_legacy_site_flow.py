@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from oxnack_admin import create_app
 from oxnack_admin.extensions import db
-from oxnack_admin.models import MailMessage, ProvisioningRun, User
+from oxnack_admin.models import MailMessage, MarketService, ProvisioningRun, User
 from oxnack_admin.models.enums import RunState
 from tests.conftest import make_test_config
 from tests.support.browser import save_screenshot, serve
@@ -42,11 +42,15 @@ def latest_code(mail: str) -> str:
 def test_register_confirm_login_order_control_and_log_out(legacy_setup, chromium_page):
     site_url, auth_url, api_url = legacy_setup
     make_pool(2, "ubuntu")
+    db.session.add_all([MarketService(name_en="Landing page", price_usd=80, price_rub=7000, enabled=True),
+                        MarketService(name_en="Withdrawn thing", price_usd=1, price_rub=90, enabled=False)])
+    db.session.commit()
     page = chromium_page
     page.goto(f"{site_url}/?auth={auth_url}&api={api_url}")
     page.wait_for_function("document.querySelectorAll('#os option').length > 0")
     assert page.inner_text("#header-mail") == "guest"
-    assert "Turnkey" not in page.inner_text("#market-list")  # no market rows seeded: empty list, no error
+    page.wait_for_selector("#market-list li")
+    assert page.inner_text("#market-list") == "Landing page — 80 USD / 7000 RUB"  # enabled services only
 
     page.fill("#mail", "newcomer@example.com")
     page.fill("#passwd", "GoodPass1")
@@ -83,7 +87,9 @@ def test_register_confirm_login_order_control_and_log_out(legacy_setup, chromium
     run.state = RunState.DONE
     db.session.commit()
     page.click("#my-services tr .start")
-    page.wait_for_selector("#control-result:has-text('200')")
+    page.wait_for_function("/^2\\d\\d /.test(document.querySelector('#control-result').textContent)")
+    page.click("#my-services tr .stop")  # the start job holds the VM: a second action is refused
+    page.wait_for_selector("#control-result:has-text('409')")
     save_screenshot(page, "legacy-site-flow")
 
     page.click("#reset")
