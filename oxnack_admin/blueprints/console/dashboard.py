@@ -1,0 +1,15 @@
+"""The dashboard: customers, servers, money over 30 days, queue health, recent staff actions."""
+from ...models.enums import StaffRole
+from ...services import dashboard, queues_admin
+from . import bp
+from .access import role_required
+from .rendering import render
+
+
+@bp.get("/")
+@role_required(StaffRole.SUPPORT)
+def dashboard_view():
+    return render("console/dashboard/page.html", "console/dashboard/_panels.html",
+                  customers=dashboard.customer_counts(), servers=dashboard.server_counts(),
+                  chart=dashboard.money_chart(dashboard.money_by_day(30)),
+                  queues=queues_admin.queue_stats(), events=dashboard.recent_audit(10))

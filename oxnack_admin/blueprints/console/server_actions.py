@@ -1,0 +1,78 @@
+"""Actions on one server: release to the pool, power, and its provisioning record (live, retry)."""
+from flask import abort, request, url_for
+from flask_login import current_user
+
+from ...clients.errors import RemoteError
+from ...extensions import db
+from ...models import ProvisioningRun
+from ...models.enums import StaffRole
+from ...services import audit, pool, provisioning
+from ...services.billing import InsufficientFunds
+from ...services.power import ACTIONS, PowerActionError, request_power_action
+from ...services.servers import ReleaseRefused, release_server
+from . import bp
+from .access import role_required
+from .rendering import action_refused, action_result, render
+from .servers import detail_context, server_or_404
+
+DETAIL = "console/servers/_detail.html"
+
+
+@bp.post("/servers/<int:server_id>/release")
+@role_required(StaffRole.ADMIN)
+def servers_release(server_id: int):
+    server = server_or_404(server_id)
+    back = url_for("console.servers_show", server_id=server_id)
+    try:
+        release_server(server.id, current_user)
+    except (ReleaseRefused, RemoteError) as error:
+        db.session.rollback()
+        return action_refused(f"Not released: {error}", 409 if isinstance(error, ReleaseRefused) else 502, back)
+    db.session.commit()
+    return action_result(f"VM {server_id} is back in the pool; its firewall entries are removed.", DETAIL, back,
+                         **detail_context(server))
+
+
+@bp.post("/servers/<int:server_id>/power")
+@role_required(StaffRole.SUPPORT)
+def servers_power(server_id: int):
+    server = server_or_404(server_id)
+    action = request.form.get("action", "")
+    back = url_for("console.servers_show", server_id=server_id)
+    if action not in ACTIONS:
+        return action_refused(f"Unknown power action {action!r}.", 400, back)
+    try:
+        job_id = request_power_action(server, action, requested_by=f"staff:{current_user.email}")
+    except PowerActionError as error:
+        return action_refused(error.message.capitalize() + ".", error.status, back)
+    audit.record(current_user, f"server.power.{action}", "server", server.id, after={"job_id": job_id})
+    db.session.commit()
+    return action_result(f"{action.capitalize()} of VM {server_id} is queued.", None, back)
+
+
+@bp.get("/servers/runs/<int:run_id>")
+@role_required(StaffRole.SUPPORT)
+def servers_run(run_id: int):
+    run = _run_or_404(run_id)
+    return render("console/servers/run.html", "console/servers/_run.html", view=pool.run_view(run))
+
+
+@bp.post("/servers/runs/<int:run_id>/retry")
+@role_required(StaffRole.ADMIN)
+def servers_retry(run_id: int):
+    run = _run_or_404(run_id)
+    back = url_for("console.servers_show", server_id=run.server_id)
+    try:
+        provisioning.retry_run(run.id, current_user)
+    except (provisioning.RetryRefused, InsufficientFunds) as error:
+        db.session.rollback()
+        message = ("The customer's balance no longer covers this server; top it up first."
+                   if isinstance(error, InsufficientFunds) else str(error).capitalize() + ".")
+        return action_refused(message, 409, back)
+    db.session.commit()
+    return action_result(f"Provisioning run {run_id} queued again from its failed step.", "console/servers/_run.html",
+                         back, view=pool.run_view(_run_or_404(run_id)))
+
+
+def _run_or_404(run_id: int) -> ProvisioningRun:
+    return db.session.get(ProvisioningRun, run_id) or abort(404)

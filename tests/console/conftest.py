@@ -1,0 +1,105 @@
+"""Fixtures of the console tests: staff signed in by role, a populated shop, other app configurations."""
+from decimal import Decimal
+
+import pytest
+from flask import g
+
+from oxnack_admin import create_app
+from oxnack_admin.extensions import db
+from oxnack_admin.models import MarketService, ProvisioningRun, ProvisioningStep
+from oxnack_admin.models.enums import PROVISIONING_STEPS, RunState
+from tests.conftest import make_test_config
+# The job tests' fixtures: loopback Proxmox and pfSense, pool VMs in both, a real burst RQ worker.
+from tests.jobs.conftest import job_config, pfsense, pool, proxmox, work  # noqa: F401
+from tests.support.factories import make_promocode, make_server, make_staff, make_user
+
+STAFF_PASSWORD = "staff-password-1"
+HTMX = {"HX-Request": "true"}
+
+
+def forget_current_user() -> None:
+    """pytest-flask keeps one app context (so one `g`) for the whole test; Flask-Login caches the
+    user in `g`. Dropping it makes the next request load the staff member from its cookie."""
+    g.pop("_login_user", None)
+
+
+def sign_in(client, staff) -> None:
+    """Put `staff` in the console session the way Flask-Login does after a sign-in."""
+    forget_current_user()
+    with client.session_transaction() as session:
+        session.clear()
+        session["_user_id"] = str(staff.id)
+        session["_fresh"] = True
+
+
+@pytest.fixture
+def as_role(app, client):
+    """as_role("admin") → a new staff member of that role, signed in on `client`."""
+    def sign_in_as(role: str, email: str | None = None):
+        staff = make_staff(role, email=email, password=STAFF_PASSWORD)
+        sign_in(client, staff)
+        return staff
+
+    return sign_in_as
+
+
+@pytest.fixture
+def admin(as_role):
+    return as_role("admin")
+
+
+@pytest.fixture
+def app_with(app, database_url, redis_url):
+    """Another app on the same database and Redis, e.g. app_with(WTF_CSRF_ENABLED=True)."""
+    def build(**overrides):
+        return create_app(make_test_config(database_url, redis_url, **overrides))
+
+    return build
+
+
+@pytest.fixture
+def upload_folder(app, tmp_path):
+    """Market images go to a temporary folder for this test."""
+    saved = app.config["UPLOAD_FOLDER"]
+    app.config["UPLOAD_FOLDER"] = str(tmp_path / "uploads")
+    yield tmp_path / "uploads"
+    app.config["UPLOAD_FOLDER"] = saved
+
+
+def make_run(server, user, state: str = RunState.FAILED, failed_step: str = "network") -> ProvisioningRun:
+    """A provisioning run row as the job leaves it: steps done up to `failed_step`, that one failed."""
+    steps = []
+    reached = False
+    for position, name in enumerate(PROVISIONING_STEPS):
+        if name == failed_step and state == RunState.FAILED:
+            steps.append(ProvisioningStep(position=position, name=name, state=RunState.FAILED, attempts=3,
+                                          error="pfSense: connection refused"))
+            reached = True
+        else:
+            steps.append(ProvisioningStep(position=position, name=name,
+                                          state=RunState.PENDING if reached or state == RunState.PENDING else RunState.DONE,
+                                          attempts=0 if reached else 1))
+    run = ProvisioningRun(server_id=server.id, user_id=user.id, cores=1, ram=1, hdd=15, os=server.os,
+                          price=Decimal(30), state=state, steps=steps,
+                          error="pfSense: connection refused" if state == RunState.FAILED else None)
+    db.session.add(run)
+    db.session.commit()
+    return run
+
+
+@pytest.fixture
+def shop(app):
+    """One of everything the console shows, for walking every route."""
+    customer = make_user("walk@example.com", balance=100, verified=False)
+    sold = make_server(701, busy=True, username=customer.username, status="on")
+    free = make_server(702)
+    run = make_run(sold, customer)
+    promo = make_promocode("WALK10", 10)
+    service = MarketService(name_ru="Бот", description_ru="Описание", name_en="Bot", description_en="About",
+                            price_usd=5, price_rub=450, image_link="", enabled=True)
+    db.session.add(service)
+    db.session.commit()
+    other_staff = make_staff("support", email="colleague@oxnack.test")
+    return {"user_id": customer.id, "server_id": sold.id, "free_server_id": free.id, "run_id": run.id,
+            "promo": promo.promo, "service_id": service.id, "staff_id": other_staff.id,
+            "queue_name": "default", "job_id": "no-such-job", "message_id": 999}

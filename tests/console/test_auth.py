@@ -1,0 +1,117 @@
+"""Staff sign-in, sign-out, password change, the console cookie, rate limit and CSRF."""
+from sqlalchemy import select
+
+from oxnack_admin.extensions import db
+from oxnack_admin.models import AuditEvent, Staff
+from oxnack_admin.services.passwords import verify_password
+from tests.console.conftest import HTMX, STAFF_PASSWORD, forget_current_user
+from tests.support.factories import make_staff, make_user
+
+
+def login(client, email, password=STAFF_PASSWORD, path="/console/login"):
+    forget_current_user()
+    return client.post(path, data={"email": email, "password": password})
+
+
+def test_signing_in_sets_the_console_cookie_and_is_audited(app, client):
+    staff = make_staff("support", email="sam@oxnack.test")
+    response = login(client, "SAM@oxnack.test")
+    assert response.status_code == 302 and response.headers["Location"] == "/console/"
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("oxnack_console=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # COOKIE_SECURE is off in the test app
+    assert client.get("/console/").status_code == 200
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "staff.login"))
+    assert event.staff_id == staff.id and event.actor == "sam@oxnack.test"
+
+
+def test_a_wrong_password_is_refused_beside_the_form(app, client):
+    make_staff("admin", email="ann@oxnack.test")
+    response = login(client, "ann@oxnack.test", "not-the-password")
+    assert response.status_code == 422
+    assert b"Wrong e-mail or password" in response.data
+    forget_current_user()
+    assert client.get("/console/").status_code == 302
+
+
+def test_a_deactivated_account_cannot_sign_in(app, client):
+    staff = make_staff("owner", email="gone@oxnack.test")
+    staff.active = False
+    db.session.commit()
+    assert login(client, "gone@oxnack.test").status_code == 422
+
+
+def test_next_only_leads_inside_the_console(app, client):
+    make_staff("support", email="nav@oxnack.test")
+    assert login(client, "nav@oxnack.test", path="/console/login?next=/console/users?q=a").headers["Location"] == "/console/users?q=a"
+    client.post("/console/logout")
+    for target in ("https://evil.example/console/", "//evil.example/console/", "/classic"):
+        response = login(client, "nav@oxnack.test", path=f"/console/login?next={target}")
+        assert response.headers["Location"] == "/console/", target
+        client.post("/console/logout")
+
+
+def test_the_cookie_is_secure_in_production_settings(app_with):
+    secure_app = app_with(COOKIE_SECURE=True)
+    with secure_app.app_context():
+        make_staff("support", email="tls@oxnack.test")
+    response = secure_app.test_client().post("/console/login", data={"email": "tls@oxnack.test", "password": STAFF_PASSWORD})
+    assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_staff_sign_in_is_rate_limited(app_with):
+    limited = app_with(RATELIMIT_ENABLED=True, RATELIMIT_STAFF_LOGIN="3/minute")
+    client = limited.test_client()
+    codes = [client.post("/console/login", data={"email": "x@oxnack.test", "password": "wrong-password"},
+                         environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code for _ in range(4)]
+    assert codes == [422, 422, 422, 429]
+    # Another address is not affected, and looking at the form is never limited.
+    assert client.get("/console/login", environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code == 200
+    assert client.post("/console/login", data={"email": "x@oxnack.test", "password": "wrong-password"},
+                       environ_base={"REMOTE_ADDR": "198.51.100.8"}).status_code == 422
+
+
+def test_every_state_change_needs_the_csrf_token(app_with):
+    guarded = app_with(WTF_CSRF_ENABLED=True)
+    with guarded.app_context():
+        make_staff("admin", email="csrf@oxnack.test")
+        customer = make_user("csrf-customer@example.com", verified=False)
+        customer_id = customer.id
+    client = guarded.test_client()
+    page = client.get("/console/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    assert client.post("/console/login", data={"email": "csrf@oxnack.test", "password": STAFF_PASSWORD}).status_code == 400
+    assert client.post("/console/login", data={"email": "csrf@oxnack.test", "password": STAFF_PASSWORD,
+                                               "csrf_token": token}).status_code == 302
+    # htmx sends the token from <body hx-headers> as X-CSRFToken.
+    dashboard = client.get("/console/").get_data(as_text=True)
+    header_token = dashboard.split('"X-CSRFToken": "')[1].split('"')[0]
+    refused = client.post(f"/console/users/{customer_id}/verify", headers=HTMX)
+    assert refused.status_code == 400 and "toast" in refused.headers["HX-Trigger"]
+    accepted = client.post(f"/console/users/{customer_id}/verify", headers={**HTMX, "X-CSRFToken": header_token})
+    assert accepted.status_code == 200
+
+
+def test_signing_out_ends_the_staff_session(app, client, as_role):
+    as_role("support")
+    response = client.post("/console/logout")
+    assert response.status_code == 303
+    forget_current_user()
+    assert client.get("/console/").status_code == 302
+
+
+def test_changing_the_password(app, client, as_role):
+    staff = as_role("support")
+    wrong = client.post("/console/password", data={"current_password": "nope", "new_password": "brand-new-pass-1",
+                                                   "confirm": "brand-new-pass-1"}, headers=HTMX)
+    assert wrong.status_code == 422 and b"not your current password" in wrong.data
+    short = client.post("/console/password", data={"current_password": STAFF_PASSWORD, "new_password": "short",
+                                                   "confirm": "short"}, headers=HTMX)
+    assert short.status_code == 422
+    done = client.post("/console/password", data={"current_password": STAFF_PASSWORD,
+                                                  "new_password": "brand-new-pass-1", "confirm": "brand-new-pass-1"},
+                       headers=HTMX)
+    assert done.status_code == 200 and "Password changed" in done.headers["HX-Trigger"]
+    db.session.expire_all()
+    assert verify_password(db.session.get(Staff, staff.id).password_hash, "brand-new-pass-1")[0]
+    assert db.session.scalar(select(AuditEvent.action).where(AuditEvent.action == "staff.change_password"))

@@ -1,0 +1,169 @@
+"""Users: search, sort, paginate; the account page; balance, verification, code, sessions, blocking."""
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from oxnack_admin.extensions import db
+from oxnack_admin.models import AuditEvent, MailMessage, Transaction, User, UserSession
+from oxnack_admin.models.enums import TransactionType
+from oxnack_admin.services import codes
+from tests.console.conftest import HTMX
+from tests.support.customers import sign_in as customer_session
+from tests.support.factories import make_server, make_user
+
+
+def audit_events(action):
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+
+
+def test_search_by_mail_username_and_telegram(app, client, as_role):
+    as_role("support")
+    make_user("alice@example.com")
+    make_user("bob@example.com", tg_username="bobby_tg", tg_id=777001)
+    body = client.get("/console/users?q=ALICE").get_data(as_text=True)
+    assert "alice@example.com" in body and "bob@example.com" not in body
+    assert "bob@example.com" in client.get("/console/users?q=bobby").get_data(as_text=True)
+    assert "bob@example.com" in client.get("/console/users?q=777001").get_data(as_text=True)
+    assert "No customer matches" in client.get("/console/users?q=nobody").get_data(as_text=True)
+
+
+def test_htmx_gets_the_table_a_normal_request_the_page(app, client, as_role):
+    as_role("support")
+    make_user("one@example.com")
+    fragment = client.get("/console/users?q=one", headers=HTMX).get_data(as_text=True)
+    assert "one@example.com" in fragment and "<html" not in fragment and "<table" in fragment
+    page = client.get("/console/users?q=one").get_data(as_text=True)
+    assert page.startswith("<!doctype html>") and "one@example.com" in page
+    restore = client.get("/console/users?q=one", headers={**HTMX, "HX-History-Restore-Request": "true"})
+    assert "<html" in restore.get_data(as_text=True)
+
+
+def test_sort_and_paginate(app, client, as_role):
+    as_role("support")
+    for index, balance in enumerate([30, 10, 20]):
+        make_user(f"p{index}@example.com", balance=balance)
+    body = client.get("/console/users?sort=balance&dir=desc&per_page=2", headers=HTMX).get_data(as_text=True)
+    assert body.index("p0@example.com") < body.index("p2@example.com") and "p1@example.com" not in body
+    assert "1–2 of 3" in body and "page=2" in body
+    second = client.get("/console/users?sort=balance&dir=desc&per_page=2&page=2", headers=HTMX).get_data(as_text=True)
+    assert "p1@example.com" in second and "p0@example.com" not in second
+    # Nonsense parameters fall back to defaults instead of failing.
+    assert client.get("/console/users?sort=passwd_hash&dir=sideways&page=-4").status_code == 200
+
+
+def test_filter_by_state(app, client, as_role):
+    as_role("support")
+    make_user("ok@example.com")
+    make_user("new@example.com", verified=False)
+    body = client.get("/console/users?state=unverified", headers=HTMX).get_data(as_text=True)
+    assert "new@example.com" in body and "ok@example.com" not in body
+
+
+def test_the_account_page_shows_sessions_servers_transactions_and_proxies(app, client, as_role):
+    as_role("support")
+    user = make_user("full@example.com", balance=75)
+    customer_session(user)
+    make_server(801, busy=True, username=user.username, status="on")
+    body = client.get(f"/console/users/{user.id}").get_data(as_text=True)
+    assert "full@example.com" in body and ">75.00<" in body
+    assert "pytest" in body  # the session's browser
+    assert "/console/servers/801" in body
+    assert "test opening balance" in body
+    assert "Proxy orders" in body
+
+
+def test_adjusting_a_balance_writes_the_ledger_and_the_audit_log(app, client, as_role):
+    staff = as_role("admin")
+    user = make_user("money@example.com", balance=100)
+    response = client.post(f"/console/users/{user.id}/balance", data={"amount": "-20.50", "reason": "goodwill fix"},
+                           headers=HTMX)
+    assert response.status_code == 200
+    assert "Balance adjusted by -20.50" in response.headers["HX-Trigger"]
+    assert "79.50" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, user.id).balance == Decimal("79.50")
+    row = db.session.scalar(select(Transaction).where(Transaction.user_id == user.id, Transaction.staff_id == staff.id))
+    assert row.type == TransactionType.ADJUSTMENT and row.amount == Decimal("-20.50")
+    assert "goodwill fix" in row.discription
+    event, = audit_events("user.adjust_balance")
+    assert event.staff_id == staff.id and event.target_id == str(user.id)
+    assert event.before == {"balance": "100.00"} and event.after["balance"] == "79.50"
+
+
+def test_a_debit_beyond_the_balance_is_refused_beside_the_field(app, client, as_role):
+    as_role("admin")
+    user = make_user("poor@example.com", balance=10)
+    response = client.post(f"/console/users/{user.id}/balance", data={"amount": "-11", "reason": "x"}, headers=HTMX)
+    assert response.status_code == 422 and "does not cover" in response.get_data(as_text=True)
+    assert "aria-invalid" in response.get_data(as_text=True)
+    for amount, message in (("abc", "Enter a number"), ("0", "cannot be zero"), ("1.234", "two decimals")):
+        bad = client.post(f"/console/users/{user.id}/balance", data={"amount": amount, "reason": "x"}, headers=HTMX)
+        assert bad.status_code == 422 and message in bad.get_data(as_text=True), amount
+    missing_reason = client.post(f"/console/users/{user.id}/balance", data={"amount": "5", "reason": ""}, headers=HTMX)
+    assert missing_reason.status_code == 422
+    db.session.expire_all()
+    assert db.session.get(User, user.id).balance == Decimal(10)
+    assert not audit_events("user.adjust_balance")
+
+
+def test_without_htmx_an_action_redirects_with_a_flash(app, client, as_role):
+    as_role("admin")
+    user = make_user("plain@example.com", verified=False)
+    response = client.post(f"/console/users/{user.id}/verify")
+    assert response.status_code == 303 and response.headers["Location"] == f"/console/users/{user.id}"
+    assert "marked as verified" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_verify_email(app, client, as_role):
+    as_role("admin")
+    user = make_user("unverified@example.com", verified=False)
+    assert client.post(f"/console/users/{user.id}/verify", headers=HTMX).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(User, user.id).is_verified is True
+    again = client.post(f"/console/users/{user.id}/verify", headers=HTMX)
+    assert again.status_code == 409 and "already verified" in again.headers["HX-Trigger"]
+    assert len(audit_events("user.verify_email")) == 1
+
+
+def test_support_can_resend_the_registration_code(app, client, as_role):
+    as_role("support")
+    user = make_user("waiting@example.com", verified=False)
+    response = client.post(f"/console/users/{user.id}/resend-code", headers=HTMX)
+    assert response.status_code == 200
+    message = db.session.scalar(select(MailMessage).where(MailMessage.to_email == "waiting@example.com"))
+    assert message is not None and message.kind == "registration_code"
+    assert codes.seconds_left(codes.REGISTRATION, "waiting@example.com") is not None
+    verified = make_user("done@example.com")
+    assert client.post(f"/console/users/{verified.id}/resend-code", headers=HTMX).status_code == 409
+
+
+def test_end_all_sessions(app, client, as_role):
+    as_role("admin")
+    user = make_user("devices@example.com")
+    customer_session(user)
+    customer_session(user)
+    response = client.post(f"/console/users/{user.id}/end-sessions", headers=HTMX)
+    assert response.status_code == 200 and "2 session(s) ended" in response.headers["HX-Trigger"]
+    assert db.session.scalar(select(func.count(UserSession.id)).where(UserSession.user_id == user.id)) == 0
+    assert audit_events("user.end_sessions")[0].after == {"sessions_ended": 2}
+
+
+def test_block_and_unblock(app, client, as_role):
+    as_role("admin")
+    user = make_user("rogue@example.com")
+    customer_session(user)
+    assert client.post(f"/console/users/{user.id}/block", headers=HTMX).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(User, user.id).blocked_at is not None
+    assert db.session.scalar(select(func.count(UserSession.id)).where(UserSession.user_id == user.id)) == 0
+    assert client.post(f"/console/users/{user.id}/block", headers=HTMX).status_code == 409
+    assert client.post(f"/console/users/{user.id}/unblock", headers=HTMX).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(User, user.id).blocked_at is None
+    assert [e.action for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))] == ["user.block", "user.unblock"]
+
+
+def test_an_unknown_user_is_404(app, client, as_role):
+    as_role("admin")
+    assert client.get("/console/users/999999").status_code == 404
+    assert client.post("/console/users/999999/verify", headers=HTMX).status_code == 404
