@@ -13,7 +13,11 @@ class User(db.Model):
 
     __tablename__ = "users"
     # One account per address, whatever its case (registration checks this under concurrency).
-    __table_args__ = (Index("uq_users_mail_lower", func.lower(text("mail")), unique=True),)
+    __table_args__ = (
+        Index("uq_users_mail_lower", func.lower(text("mail")), unique=True),
+        # An unknown session cookie is tried as a legacy one: found by index, never by a scan.
+        Index("ix_users_legacy_cookie", "cookie", postgresql_where=text("cookie IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str | None] = mapped_column(Text, index=True)  # hex of id for site users

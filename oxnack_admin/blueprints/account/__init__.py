@@ -1,0 +1,33 @@
+"""Classic account calls (legacy port 7002): the signed-in customer's e-mail and balance, sign out everywhere.
+
+Errors answer {"status": "error", "message": "<message>"}.
+"""
+from flask import jsonify
+
+from ...extensions import db
+from ...services import sessions
+from ...services.billing import as_json_number
+from ..classic import ClassicBlueprint, clear_session_cookie, require_customer, status_error
+
+bp = ClassicBlueprint("account", __name__, shape=status_error)
+
+
+@bp.get("/get_mail")
+def get_mail():
+    user = require_customer("Unrecognized")
+    return {"status": "good", "message": "mail", "mail": user.mail}
+
+
+@bp.get("/get_balance")
+def get_balance():
+    user = require_customer("unlogin")
+    return {"status": "good", "balance": as_json_number(user.balance), "message": "balance got"}
+
+
+@bp.post("/reset_cookie")
+def reset_cookie():
+    """The site's "log out from all devices"."""
+    user = require_customer("unlogin")
+    ended = sessions.end_all_sessions(user.id)
+    db.session.commit()
+    return clear_session_cookie(jsonify({"status": "good", "message": "all sessions ended", "ended": ended}))

@@ -1,0 +1,187 @@
+"""The OpenAPI 3.0 description of the classic endpoints, with this deployment's limits and catalogue."""
+from flask import current_app
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _obj(required: list[str], properties: dict, *, closed: bool = True) -> dict:
+    schema = {"type": "object", "required": required, "properties": properties}
+    if closed:
+        schema["additionalProperties"] = False
+    return schema
+
+
+STRING = {"type": "string"}
+AUTH_ERROR, STATUS_ERROR, RELAY_STATUS, MARKET_ERROR = (_ref("AuthError"), _ref("StatusError"),
+                                                       _ref("RelayStatus"), _ref("MarketError"))
+SESSION = [{"session": []}]
+
+
+def _errors(shape: dict, codes: dict[int, str]) -> dict:
+    return {str(code): _json(shape, description) for code, description in codes.items()}
+
+
+def _good(message: str, **fields) -> dict:
+    """A {"status": "good", "message": ...} answer with more fields."""
+    return _obj(["status", "message", *fields], {"status": {"type": "string", "enum": ["good"]},
+                                                  "message": {"type": "string", "enum": [message]}, **fields})
+
+
+def _body(schema: dict) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _int(low: int, high: int) -> dict:
+    return {"type": "integer", "minimum": low, "maximum": high}
+
+
+def build() -> dict:
+    """The whole document for the current app's configuration."""
+    config = current_app.config
+    shape = {"core": _int(config["MIN_CORE"], config["MX_CORE"]), "ram": _int(config["MIN_RAM"], config["MX_RAM"])}
+    disk = _int(config["MIN_HDD"], config["MX_HDD"])
+    auth_limits = {"413": _json(AUTH_ERROR, "Body over MAX_CONTENT_LENGTH"),
+                   "429": _json(AUTH_ERROR, "Rate limit (per IP and per e-mail)")}
+    credentials = _body(_obj(["mail", "passwd"], {"mail": {"type": "string", "format": "email", "maxLength": 254},
+                                                  "passwd": {"type": "string", "maxLength": 128}}, closed=False))
+    paths = {
+        "/register": {"post": {
+            "summary": "Register (or resend the code of an unverified account with the same password)",
+            "tags": ["auth"], "requestBody": credentials,
+            "responses": {"200": _json(_ref("AuthMessage"), "Confirmation code sent to email"),
+                          **_errors(AUTH_ERROR, {400: "Email and password required / Invalid email format / "
+                                                      "Password too weak", 409: "User already exists"}),
+                          **auth_limits}}},
+        "/register/code": {"post": {
+            "summary": "Confirm the e-mailed code", "tags": ["auth"],
+            "requestBody": _body(_obj(["mail", "code"], {"mail": {"type": "string", "format": "email"},
+                                                         "code": {"type": "string", "pattern": "^[0-9]{6}$"}},
+                                      closed=False)),
+            "responses": {"200": _json(_ref("AuthMessage"), "Email confirmed"),
+                          **_errors(AUTH_ERROR, {400: "Email and code required / Code must be numeric",
+                                                 404: "Code not found or expired", 422: "Invalid code"}),
+                          **auth_limits}}},
+        "/login": {"post": {
+            "summary": "Log in; sets the session_id cookie", "tags": ["auth"], "requestBody": credentials,
+            "responses": {"200": {**_json(_ref("AuthMessage"), "Authentication successful"),
+                                  "headers": {"Set-Cookie": {"schema": STRING, "description":
+                                              "session_id=<token>; HttpOnly; SameSite=Strict; Max-Age=604800"}}},
+                          **_errors(AUTH_ERROR, {400: "Email and password required",
+                                                 401: "User not found / Invalid password",
+                                                 403: "Email not verified / Account blocked"}),
+                          **auth_limits}}},
+        "/get_mail": {"get": {
+            "summary": "The signed-in customer's e-mail", "tags": ["account"], "security": SESSION,
+            "responses": {"200": _json(_good("mail", mail={"type": "string", "nullable": True}), "The e-mail"),
+                          **_errors(STATUS_ERROR, {401: "Unrecognized"})}}},
+        "/get_balance": {"get": {
+            "summary": "The signed-in customer's balance", "tags": ["account"], "security": SESSION,
+            "responses": {"200": _json(_good("balance got", balance={"type": "number"}), "The balance"),
+                          **_errors(STATUS_ERROR, {401: "unlogin"})}}},
+        "/reset_cookie": {"post": {
+            "summary": "Log out from all devices", "tags": ["account"], "security": SESSION,
+            "responses": {"200": _json(_good("all sessions ended", ended={"type": "integer"}), "Signed out"),
+                          **_errors(STATUS_ERROR, {401: "unlogin"})}}},
+        "/countries": {"get": {
+            "summary": "Countries offered", "tags": ["catalogue"],
+            "responses": {"200": _json(_good("countries", countries={"type": "array", "items": STRING}), "List")}}},
+        "/osystems": {"get": {
+            "summary": "Operating systems offered", "tags": ["catalogue"],
+            "responses": {"200": _json(_good("params", oss={"type": "array", "items": STRING}), "List")}}},
+        "/parametrs": {"get": {
+            "summary": "Unit prices and limits (legacy spelling)", "tags": ["catalogue"],
+            "responses": {"200": _json(_good("oss", **{name: {"type": "number"} for name in (
+                "pr_ram", "pr_hdd", "pr_core", "pr_ip", "mx_ram", "mx_core", "mx_hdd", "min_ram", "min_core",
+                "min_hdd")}), "Prices and limits")}}},
+        "/calc_price": {"post": {
+            "summary": "Price of an order; promo optional (\"NOT\" or unknown: no discount)", "tags": ["orders"],
+            "requestBody": _body(_obj(["core", "ram", "ssd"], {**shape, "ssd": disk, "promo": STRING},
+                                      closed=False)),
+            "responses": {"200": _json(_good("price", price={"type": "number"}, discount=_int(0, 100),
+                                             base_price={"type": "number"}), "The price"),
+                          **_errors(STATUS_ERROR, {400: "more max parameters (wrong type or out of range)",
+                                                   422: "not any confs: core, ram, ssd",
+                                                   413: "Body over MAX_CONTENT_LENGTH"})}}},
+        "/create_machine": {"post": {
+            "summary": "Order a server: debit, claim a pool VM, queue provisioning", "tags": ["orders"],
+            "security": SESSION,
+            "requestBody": _body(_obj(["core", "ram", "hdd", "os"], {
+                **shape, "hdd": disk, "promo": STRING, "os": {"type": "string", "enum": list(config["OS_TEMPLATES"])},
+                "country": {"type": "string", "enum": list(config["COUNTRIES"])}}, closed=False)),
+            "responses": {"201": _json(_obj(["status", "message"], {
+                              "status": {"type": "string", "enum": ["created"]},
+                              "message": {"type": "string", "pattern": "^Server started creating, server_id: [0-9]+$"}}),
+                              "Ordered; provisioning runs in the background"),
+                          **_errors(STATUS_ERROR, {
+                              400: "bad os / bad country / unlogin or more max parameters", 401: "unlogin",
+                              402: "small balance", 403: "account blocked", 413: "Body over MAX_CONTENT_LENGTH",
+                              422: "not any confs: core, ram, hdd, promo, os", 429: "Rate limit",
+                              501: "not server now (the pool has no free VM of that OS)"})}}},
+        "/user_services": {"get": {
+            "summary": "The customer's servers", "tags": ["orders"], "security": SESSION,
+            "responses": {"200": _json(_good("services", services={"type": "array", "items": _ref("ServerView")}),
+                                       "Servers"),
+                          **_errors(STATUS_ERROR, {401: "Unrecognized", 404: "NOT (no servers)"})}}},
+        "/control_server": {"post": {
+            "summary": "Start, stop or restart an owned server (queued)", "tags": ["orders"], "security": SESSION,
+            "requestBody": _body(_obj(["server_id", "action"], {
+                "server_id": {"type": "integer", "minimum": 1, "maximum": 2 ** 31 - 1},
+                "action": {"type": "string", "enum": ["start", "stop", "restart"]}}, closed=False)),
+            "responses": {"202": _json(_obj(["status", "message", "job_id"], {
+                              "status": {"type": "string", "enum": ["success"]}, "message": STRING,
+                              "job_id": STRING}), "Queued"),
+                          **_errors(STATUS_ERROR, {400: "server_id and action required / unknown action",
+                                                   401: "unlogin", 404: "server not found (or not yours)",
+                                                   409: "another action is running / still being created",
+                                                   413: "Body over MAX_CONTENT_LENGTH"})}}},
+        "/services": {"get": {
+            "summary": "Enabled market services", "tags": ["market"],
+            "responses": {"200": _json({"type": "array", "items": _ref("MarketService")}, "Services"),
+                          "500": _json(MARKET_ERROR, "err")}}},
+        "/send_mail": {"post": {
+            "summary": "Internal mail relay (shared password)", "tags": ["mail relay"],
+            "requestBody": _body(_obj(["to_email", "email_subject", "email_body", "api_passwd"], {
+                "to_email": {"type": "string", "format": "email"}, "email_subject": STRING, "email_body": STRING,
+                "api_passwd": STRING}, closed=False)),
+            "responses": {"200": _json(_obj(["status"], {"status": {"type": "string", "enum": ["sended"]}}),
+                                       "Queued with a copy to the sender"),
+                          **_errors(RELAY_STATUS, {400: "err_missing_fields / err_bad_fields",
+                                                   401: "err Unrecognized", 413: "err_too_large",
+                                                   429: "err_rate_limited", 500: "error"})}}},
+    }
+    return {"openapi": "3.0.3",
+            "info": {"title": "Oxnack classic API", "version": "1.0",
+                     "description": "The calls of the legacy Oxnack site and services, kept compatible."},
+            "paths": paths, "components": _components()}
+
+
+def _components() -> dict:
+    nullable_int, nullable_str = {"type": "integer", "nullable": True}, {"type": "string", "nullable": True}
+    return {
+        "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "session_id"}},
+        "schemas": {
+            "AuthMessage": _obj(["message"], {"message": STRING}),
+            "AuthError": _obj(["error"], {"error": STRING}),
+            "StatusError": _obj(["status", "message"], {"status": {"type": "string", "enum": ["error"]},
+                                                        "message": STRING}),
+            "RelayStatus": _obj(["status"], {"status": STRING}),
+            "MarketError": _obj(["error"], {"error": {"type": "string", "enum": ["err"]}}),
+            "MarketService": _obj(["id", "name_ru", "description_ru", "name_en", "description_en", "price_usd",
+                                   "price_rub", "image_link", "enabled"], {
+                "id": {"type": "integer"}, "name_ru": nullable_str, "description_ru": nullable_str,
+                "name_en": nullable_str, "description_en": nullable_str, "price_usd": nullable_int,
+                "price_rub": nullable_int, "image_link": nullable_str, "enabled": {"type": "boolean", "nullable": True}}),
+            "ServerView": _obj(["id", "status", "os", "cores", "ram", "hdd", "ssd", "ips", "ip", "country",
+                                "date_start", "date_stop"], {
+                "id": {"type": "integer"}, "status": {"type": "string", "enum": ["on", "off"]}, "os": STRING,
+                "cores": nullable_int, "ram": nullable_int, "hdd": nullable_int, "ssd": nullable_int,
+                "ips": {"type": "array", "items": STRING}, "ip": STRING, "country": STRING,
+                "date_start": STRING, "date_stop": STRING}),
+        },
+    }

@@ -1,0 +1,85 @@
+"""Classic server calls (legacy port 7002): the rent page's catalogue and price, orders, my services, power.
+
+Errors answer {"status": "error", "message": "<message>"} with the legacy messages.
+"""
+from ...services import catalogue, customer_servers, ordering, power, pricing, promocodes
+from ...services.billing import as_json_number
+from ..classic import ClassicBlueprint, ClassicError, json_object, rate_limited, require_customer, \
+    signed_in_account, status_error
+from . import bodies
+
+bp = ClassicBlueprint("orders", __name__, shape=status_error)
+
+# Why an order was refused -> the legacy status and message.
+REFUSALS = {
+    ordering.OutsideLimits: (400, bodies.ORDER_OUT_OF_RANGE),
+    ordering.UnknownOS: (400, "bad os"),
+    ordering.UnknownCountry: (400, "bad country"),
+    ordering.InsufficientFunds: (402, "small balance"),
+    ordering.PoolEmpty: (501, "not server now"),
+    ordering.AccountBlocked: (403, "account blocked"),
+}
+
+
+@bp.errorhandler(ordering.OrderError)
+@bp.errorhandler(ordering.InsufficientFunds)
+def refuse_order(error: Exception):
+    return bp.error_response(*REFUSALS[type(error)])
+
+
+@bp.errorhandler(power.PowerActionError)
+def refuse_power_action(error: power.PowerActionError):
+    return bp.error_response(error.status, error.message)
+
+
+@bp.get("/countries")
+def countries():
+    return {"status": "good", "message": "countries", "countries": catalogue.countries()}
+
+
+@bp.get("/osystems")
+def operating_systems():
+    return {"status": "good", "message": "params", "oss": catalogue.operating_systems()}
+
+
+@bp.get("/parametrs")
+def parameters():
+    return {"status": "good", "message": "oss", **catalogue.parameters()}
+
+
+@bp.post("/calc_price")
+def calc_price():
+    shape, promo = bodies.quote_from(json_object())
+    if not pricing.within_limits(shape):
+        raise ClassicError(400, bodies.QUOTE_OUT_OF_RANGE)
+    quote = pricing.quote(shape, promocodes.discount_for(promo))
+    return {"status": "good", "message": "price", "price": as_json_number(quote.price), "discount": quote.discount,
+            "base_price": as_json_number(quote.base)}
+
+
+@bp.post("/create_machine")
+@rate_limited("RATELIMIT_ORDER", account=signed_in_account)
+def create_machine():
+    user = require_customer("unlogin")
+    placed = ordering.place_order(user, bodies.order_from(json_object()))
+    return {"status": "created", "message": f"Server started creating, server_id: {placed.server.id}"}, 201
+
+
+@bp.get("/user_services")
+def user_services():
+    user = require_customer("Unrecognized")
+    services = customer_servers.services_view(user)
+    if not services:
+        raise ClassicError(404, "NOT")
+    return {"status": "good", "message": "services", "services": services}
+
+
+@bp.post("/control_server")
+def control_server():
+    user = require_customer("unlogin")
+    server_id, action = bodies.power_request_from(json_object())
+    server = customer_servers.owned_server(user, server_id)
+    if server is None:
+        raise ClassicError(404, "server not found")
+    job_id = power.request_power_action(server, action, requested_by=f"customer:{user.id}")
+    return {"status": "success", "message": f"{action} requested", "job_id": job_id}, 202
