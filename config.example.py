@@ -73,11 +73,13 @@ PROXMOX_VERIFY_TLS = True  # verify the API's certificate
 PROXMOX_TIMEOUT = 15  # seconds per API call
 PROXMOX_TASK_DEADLINE = 300  # seconds to wait for a task UPID before giving up (retried later)
 PROXMOX_SHUTDOWN_TIMEOUT = 60  # graceful shutdown wait before a hard stop
+PROXMOX_POLL_INTERVAL = 2  # seconds between polls of a running task
 
 # --- pfSense (REST API v2) --------------------------------------------------------
 PFSENSE_URL = "https://127.0.0.1"  # pfSense base URL
 PFSENSE_API_KEY = ""  # X-API-Key; empty skips network steps with an error
 PFSENSE_VERIFY_TLS = True  # verify the firewall's certificate
+PFSENSE_TIMEOUT = 15  # seconds per API call
 
 # --- Mail -------------------------------------------------------------------------
 SMTP_HOST = ""  # empty: mail is written to the log instead of sent (demo only)
@@ -88,6 +90,18 @@ SMTP_PASSWORD = ""  # SMTP password
 SMTP_TIMEOUT = 20  # seconds per SMTP conversation
 MAIL_SENDER = "noreply@oxnack.example"  # From: Oxnack <sender>
 MAIL_RELAY_PASSWORD = ""  # api_passwd of POST /send_mail; empty authorizes nothing; production refuses empty
+
+# --- Background jobs (RQ) ---------------------------------------------------------------
+PROVISIONING_RETRY_INTERVALS = [30, 120, 300, 600]  # seconds before each retry of a transient failure; then refund
+PROVISIONING_JOB_TIMEOUT = 3600  # seconds one provisioning attempt may run (several Proxmox task deadlines)
+PROVISIONING_LOCK_TTL = 3600  # seconds the per-VM lock lives if a worker dies holding it
+PROVISIONING_STUCK_MINUTES = 30  # a pending/running run untouched this long is resumed by the sweep
+MAIL_RETRY_INTERVALS = [30, 120, 600, 1800]  # seconds before each retry while SMTP is down; then `failed`
+MAIL_STUCK_MINUTES = 60  # a queued message with no live job this long is queued again by the sweep
+SWEEP_INTERVAL_SECONDS = 300  # how often the scheduler runs the sweep
+EXPIRY_WARNING_DAYS = 3  # e-mail owners this many days before paid_until (once per period)
+EXPIRY_WARNING_CRON = "0 9 * * *"  # when the scheduler looks for expiring servers (UTC)
+WORKER_QUEUES = ["mail", "default", "provisioning"]  # `flask worker` without arguments: mail first, never behind VM work
 
 # --- Payments (Platega) -----------------------------------------------------------
 PLATEGA_URL = "https://app.platega.io"  # gateway base URL
@@ -106,3 +120,4 @@ SOCKS_SYNC_INTERVAL_MINUTES = 5  # inventory sync period
 # --- Console ----------------------------------------------------------------------
 UPLOAD_FOLDER = "instance/uploads"  # market images are stored here and served under /media
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # largest market image upload
+MEDIA_URL_BASE = ""  # public base of /media links stored in image_link (e.g. https://api.oxnack.example); empty: the console's host

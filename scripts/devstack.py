@@ -167,6 +167,7 @@ def supervise(children: list[subprocess.Popen], simulators: list, keep_alive: li
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)  # the terminal went away
     exit_code = 0
     while not stopping:
         for child in children:

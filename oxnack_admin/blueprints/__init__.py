@@ -3,7 +3,15 @@ from flask import Flask
 
 
 def register_all(app: Flask) -> None:
+    from .account import bp as account
+    from .auth import bp as auth
+    from .console import bp as console
     from .health import bp as health
+    from .mail_relay import bp as mail_relay
+    from .market import bp as market
+    from .media import bp as media
+    from .openapi import bp as openapi
+    from .orders import bp as orders
 
-    for blueprint in (health,):
+    for blueprint in (health, auth, account, orders, market, mail_relay, openapi, console, media):
         app.register_blueprint(blueprint)

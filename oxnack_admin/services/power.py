@@ -1,10 +1,16 @@
 """Power actions on a customer's VM: asked for here, carried out by the `jobs.power` job."""
+import logging
+
+from flask import current_app
 from sqlalchemy import select
 
+from ..clients.errors import RemoteError
 from ..extensions import db
 from ..models import ProvisioningRun, Server
-from ..models.enums import RunState
-from . import queueing, vm_locks
+from ..models.enums import RunState, ServerStatus
+from . import audit, hypervisor, queueing, vm_locks
+
+log = logging.getLogger(__name__)
 
 ACTIONS = ("start", "stop", "restart")
 
@@ -35,3 +41,54 @@ def request_power_action(server: Server, action: str, requested_by: str = "custo
     job = queueing.enqueue(queueing.DEFAULT, "jobs.power.run_power_action", server.id, action, token,
                            requested_by, job_timeout=vm_locks.DEFAULT_TTL_SECONDS)
     return job.id
+
+
+def carry_out_power_action(server_id: int, action: str, requested_by: str) -> str:
+    """Do the action on Proxmox and record the state read back from it; returns that status.
+
+    `stop` asks the guest to shut down within PROXMOX_SHUTDOWN_TIMEOUT, then powers it off hard.
+    The status is read back even when the action failed, so the row never shows a wish.
+    """
+    server = db.session.get(Server, server_id)
+    if server is None:
+        raise LookupError(f"no server {server_id}")
+    proxmox = hypervisor.proxmox_client(server.node)
+    before = server.status
+    try:
+        if action == "start":
+            proxmox.start(server_id)
+        elif action == "stop":
+            _stop_gracefully(proxmox, server_id)
+        elif action == "restart":
+            # A stopped VM has nothing to reboot; starting it is what the customer wants.
+            if proxmox.current_status(server_id) == "running":
+                proxmox.reboot(server_id)
+            else:
+                proxmox.start(server_id)
+        else:
+            raise ValueError(f"unknown power action {action!r}")
+    finally:
+        _record_status(server, proxmox, action, requested_by, before)
+    return server.status
+
+
+def _stop_gracefully(proxmox, server_id: int) -> None:
+    try:
+        proxmox.shutdown(server_id, timeout=current_app.config["PROXMOX_SHUTDOWN_TIMEOUT"])
+    except RemoteError as exc:
+        log.warning("server %s: graceful shutdown failed (%s); stopping it hard", server_id, exc)
+    if proxmox.current_status(server_id) != "stopped":
+        proxmox.stop(server_id)
+
+
+def _record_status(server: Server, proxmox, action: str, requested_by: str, before: str | None) -> None:
+    try:
+        real = proxmox.current_status(server.id)
+    except RemoteError as exc:
+        log.warning("server %s: cannot read the status back after %s: %s", server.id, action, exc)
+        db.session.rollback()
+        return
+    server.status = ServerStatus.ON if real == "running" else ServerStatus.OFF
+    audit.record(None, f"server.power.{action}", "server", server.id, before={"status": before},
+                 after={"status": server.status, "requested_by": requested_by})
+    db.session.commit()

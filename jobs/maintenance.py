@@ -1,0 +1,13 @@
+"""Periodic jobs the cron scheduler queues (queue `default`)."""
+from oxnack_admin.services import expiry, mail, provisioning
+
+
+def sweep() -> None:
+    """Resume provisioning runs and mail that a dead worker or a lost job left behind."""
+    provisioning.resume_stuck_runs()
+    mail.requeue_stale_mail()
+
+
+def send_expiry_warnings() -> None:
+    """E-mail owners whose servers run out within EXPIRY_WARNING_DAYS."""
+    expiry.warn_expiring_servers()

@@ -1,0 +1,82 @@
+"""RQ workers that run every job inside the Flask app context, and the cron scheduler.
+
+Job functions take ids and use `db`, `current_app` and `redis_client`; the worker pushes an
+app context around each job and drops the session afterwards, so no job builds an app.
+"""
+import logging
+
+import redis
+from flask import Flask
+from rq import Queue, SimpleWorker, Worker
+from rq.cron import CronScheduler
+
+from oxnack_admin.extensions import db
+from oxnack_admin.services import queueing
+
+from . import maintenance
+
+log = logging.getLogger(__name__)
+
+
+class _InAppContext:
+    """Mixin: perform each job (and RQ's failure handling of it) inside `self.app`'s context."""
+
+    app: Flask
+
+    def perform_job(self, job, queue, execution):
+        with self.app.app_context():
+            try:
+                return super().perform_job(job, queue, execution)
+            finally:
+                db.session.remove()
+
+
+class AppWorker(_InAppContext, Worker):
+    """The production worker: each job runs in a forked work horse."""
+
+    def main_work_horse(self, job, queue):
+        # The horse is a fork: connections pooled by the parent must never be shared with it.
+        with self.app.app_context():
+            db.engine.dispose(close=False)
+        super().main_work_horse(job, queue)
+
+
+class AppSimpleWorker(_InAppContext, SimpleWorker):
+    """Runs jobs in the worker process itself (no fork): for debugging."""
+
+
+def redis_connection(app: Flask) -> redis.Redis:
+    """A connection of the worker's own: RQ widens its socket timeout for blocking pops."""
+    return redis.Redis.from_url(app.config["REDIS_URL"])
+
+
+def build_worker(app: Flask, queue_names=None, worker_class: type[Worker] = AppWorker, **options) -> Worker:
+    """A worker on `queue_names` (default WORKER_QUEUES), checked in that order for each job."""
+    names = list(queue_names or app.config.get("WORKER_QUEUES") or queueing.QUEUE_NAMES)
+    unknown = set(names) - set(queueing.QUEUE_NAMES)
+    if unknown:
+        raise ValueError(f"unknown queues {sorted(unknown)}; use {', '.join(queueing.QUEUE_NAMES)}")
+    connection = redis_connection(app)
+    worker = worker_class([Queue(name, connection=connection) for name in names], connection=connection, **options)
+    worker.app = app
+    return worker
+
+
+def run_worker(app: Flask, queue_names=None, *, burst: bool = False, with_scheduler: bool = True,
+               worker_class: type[Worker] = AppWorker) -> bool:
+    """Work the queues until stopped (or until they are empty with `burst`); True if any job ran.
+
+    `with_scheduler` moves retries that wait for their interval back onto their queues.
+    """
+    worker = build_worker(app, queue_names, worker_class)
+    return worker.work(burst=burst, with_scheduler=with_scheduler, logging_level=app.config.get("LOG_LEVEL", "INFO"))
+
+
+def build_scheduler(app: Flask) -> CronScheduler:
+    """The cron scheduler with the periodic jobs registered (it only enqueues; workers run them)."""
+    scheduler = CronScheduler(connection=redis_connection(app), logging_level=app.config.get("LOG_LEVEL", "INFO"))
+    scheduler.register(maintenance.sweep, queue_name=queueing.DEFAULT,
+                       interval=int(app.config["SWEEP_INTERVAL_SECONDS"]))
+    scheduler.register(maintenance.send_expiry_warnings, queue_name=queueing.DEFAULT,
+                       cron=app.config["EXPIRY_WARNING_CRON"])
+    return scheduler

@@ -1,0 +1,88 @@
+"""Power actions: one at a time per VM, carried out by the worker, status read back from Proxmox."""
+import pytest
+from rq import Queue
+
+from oxnack_admin.extensions import db, redis_client
+from oxnack_admin.models import Server
+from oxnack_admin.services import vm_locks
+from oxnack_admin.services.power import PowerActionError, request_power_action
+from tests.jobs.support import place
+from tests.support.factories import make_server
+
+
+@pytest.fixture
+def owned_vm(app, proxmox, customer):
+    """A sold, running VM."""
+    proxmox.add_vm(301, status="running")
+    return make_server(301, status="on", busy=True, username=customer.username)
+
+
+def _server(vmid=301) -> Server:
+    db.session.expire_all()
+    return db.session.get(Server, vmid)
+
+
+def test_a_second_action_is_refused_while_the_first_holds_the_vm(app, proxmox, owned_vm, work):
+    request_power_action(owned_vm, "stop", requested_by="customer")
+    with pytest.raises(PowerActionError) as refused:
+        request_power_action(owned_vm, "start", requested_by="customer")
+    assert refused.value.status == 409
+
+    work("default")
+
+    assert proxmox.vm(301).status == "stopped" and _server().status == "off"
+    assert len(proxmox.calls_to("POST", r"/qemu/301/status/shutdown$")) == 1
+    assert proxmox.calls_to("POST", r"/qemu/301/status/start$") == []  # the refused one never ran
+    assert vm_locks.holder(301) is None
+    request_power_action(owned_vm, "start", requested_by="customer")  # free again
+    work("default")
+    assert proxmox.vm(301).status == "running" and _server().status == "on"
+
+
+def test_stop_powers_off_hard_when_the_guest_ignores_shutdown(app, proxmox, owned_vm, work):
+    proxmox.fail_task_next("qmshutdown", "VM quit/powerdown failed - got timeout")
+
+    request_power_action(owned_vm, "stop")
+    work("default")
+
+    assert len(proxmox.calls_to("POST", r"/status/shutdown$")) == 1
+    assert len(proxmox.calls_to("POST", r"/status/stop$")) == 1
+    assert proxmox.vm(301).status == "stopped" and _server().status == "off"
+
+
+def test_restart_reboots_a_running_vm_and_starts_a_stopped_one(app, proxmox, owned_vm, work):
+    request_power_action(owned_vm, "restart")
+    work("default")
+    assert len(proxmox.calls_to("POST", r"/status/reboot$")) == 1 and _server().status == "on"
+
+    request_power_action(owned_vm, "stop")
+    work("default")
+    request_power_action(_server(), "restart")
+    work("default")
+    assert len(proxmox.calls_to("POST", r"/status/start$")) == 1
+    assert proxmox.vm(301).status == "running" and _server().status == "on"
+
+
+def test_status_follows_proxmox_not_the_request_when_the_action_fails(app, proxmox, owned_vm, work):
+    proxmox.add_vm(301, status="stopped")  # the VM went down behind our back; the row still says on
+    proxmox.fail_next("POST", r"/qemu/301/status/start$", 500)
+
+    request_power_action(owned_vm, "start")
+    work("default")
+
+    assert _server().status == "off"  # read back from Proxmox
+    assert len(Queue("default", connection=redis_client.connection).failed_job_registry) == 1  # RQ saw it
+    assert vm_locks.holder(301) is None  # released even though the job failed
+
+
+def test_power_actions_wait_for_provisioning_to_finish(app, proxmox, pfsense, smtp, pool, customer, work):
+    pool(1)
+    placed = place(customer)
+    with pytest.raises(PowerActionError) as refused:
+        request_power_action(placed.server, "stop")
+    assert refused.value.status == 409 and "being created" in refused.value.message
+
+    work()
+    request_power_action(_server(placed.server.id), "stop")
+    work("default")
+    assert _server(placed.server.id).status == "off"
