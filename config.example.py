@@ -7,10 +7,11 @@
 # --- Runtime --------------------------------------------------------------------
 OXNACK_ENV = "production"  # "production" refuses default secrets; "development" for local work
 LOG_LEVEL = "INFO"  # root log level; every line carries the request id
+PROXY_FIX_X_FOR = 0  # reverse proxies in front whose X-Forwarded-For to trust (per-IP limits, logs); 0 = none
 
 # --- Database -------------------------------------------------------------------
 SQLALCHEMY_DATABASE_URI = "postgresql://oxnack@127.0.0.1:5432/oxnack"  # env DATABASE_URL
-SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}  # pooled connections per process
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 10, "max_overflow": 10, "pool_recycle": 1800}  # pooled connections per process (no pre-ping: it costs a round trip per request)
 
 # --- Redis (jobs, codes, locks, rate limits) -----------------------------------
 REDIS_URL = "redis://127.0.0.1:6379/0"  # env REDIS_URL

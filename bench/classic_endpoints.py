@@ -48,9 +48,10 @@ def main() -> int:
                    OXNACK_CONFIG="/nonexistent/bench-config.py")
         prepare_database(env)
         port = free_port()
-        with gunicorn(env, port, options.workers):
+        with gunicorn(env, port, options.workers, options.threads):
             cookie = log_in(port)
-            print(f"gunicorn: {options.workers} workers; wrk: 2 threads, {options.duration} s per run\n")
+            print(f"gunicorn: {options.workers} workers x {options.threads} threads; "
+                  f"wrk: 2 threads, {options.duration} s per run\n")
             print(f"{'endpoint':22} {'conns':>5} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
             for name, method, path, body, needs_cookie in ENDPOINTS:
                 for connections in CONNECTIONS:
@@ -65,6 +66,8 @@ def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint and connection count")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per worker (gthread, keeps connections alive); 1 = sync workers")
     return parser.parse_args()
 
 
@@ -103,9 +106,10 @@ with app.app_context():
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict, port: int, workers: int):
+def gunicorn(env: dict, port: int, workers: int, threads: int):
+    worker_class = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "-b", f"127.0.0.1:{port}",
+        [sys.executable, "-m", "gunicorn", "--workers", str(workers), *worker_class, "-b", f"127.0.0.1:{port}",
          "--log-level", "warning", "wsgi:app"],
         env=env, cwd=ROOT)
     try:

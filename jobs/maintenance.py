@@ -1,11 +1,14 @@
 """Periodic jobs the cron scheduler queues (queue `default`)."""
-from oxnack_admin.services import expiry, mail, provisioning
+from oxnack_admin.extensions import db
+from oxnack_admin.services import expiry, mail, provisioning, sessions
 
 
 def sweep() -> None:
-    """Resume provisioning runs and mail that a dead worker or a lost job left behind."""
+    """Resume provisioning runs and mail that a dead worker or a lost job left behind; drop expired sessions."""
     provisioning.resume_stuck_runs()
     mail.requeue_stale_mail()
+    sessions.purge_expired_sessions()
+    db.session.commit()
 
 
 def send_expiry_warnings() -> None:

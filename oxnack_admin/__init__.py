@@ -8,11 +8,21 @@ def create_app(config: dict | None = None) -> Flask:
     """Build an app; `config` overrides every other source (tests pass theirs here)."""
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, config)
+    register_proxy(app)
     register_logging(app)
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
     return app
+
+
+def register_proxy(app: Flask) -> None:
+    """Behind a reverse proxy, the client's address comes from X-Forwarded-For (rate limits key on it)."""
+    hops = app.config["PROXY_FIX_X_FOR"]
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def register_logging(app: Flask) -> None:
@@ -25,6 +35,9 @@ def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401  (every table known to SQLAlchemy and Alembic)
     from .extensions import cors, csrf, db, htmx, limiter, login_manager, migrate, redis_client
 
+    from .console_session import ConsoleOnlySessionInterface
+
+    app.session_interface = ConsoleOnlySessionInterface()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", _migrations_dir())))
     redis_client.init_app(app)

@@ -21,6 +21,8 @@ def configure_logging(app: Flask) -> None:
         handler.addFilter(RequestIdFilter())
         root.addHandler(handler)
     root.setLevel(app.config["LOG_LEVEL"])
+    # Alembic announces each of its plugins at INFO whenever it is imported: noise on every start.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     @app.before_request
     def assign_request_id():

@@ -50,3 +50,16 @@ def test_environment_names_reach_the_config(monkeypatch):
 def test_a_malformed_boolean_names_its_variable(monkeypatch):
     with pytest.raises(ConfigurationError, match="OXNACK_COOKIE_SECURE"):
         production_app(monkeypatch, OXNACK_COOKIE_SECURE="maybe")
+
+
+def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(database_url, redis_url):
+    from flask import request
+
+    from tests.conftest import make_test_config
+
+    app = create_app(make_test_config(database_url, redis_url, PROXY_FIX_X_FOR=1))
+    seen = {}
+    app.add_url_rule("/_whoami", "whoami", lambda: seen.setdefault("ip", request.remote_addr) or "")
+    app.test_client().get("/_whoami", headers={"X-Forwarded-For": "198.51.100.7"},
+                          environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    assert seen["ip"] == "198.51.100.7"

@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from ..extensions import db
 from ..models import User, UserSession
@@ -47,21 +47,27 @@ def customer_for_token(token: str | None) -> User | None:
     return user
 
 
+# Built once: constructing the statement per request cost more than running it.
+_SESSION_LOOKUP = (
+    select(User, UserSession.id, UserSession.last_seen_at)
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(UserSession.token_hash == bindparam("token_hash"), UserSession.expires_at > bindparam("now"),
+           User.blocked_at.is_(None))
+)
+_TOUCH_SESSION = update(UserSession).where(UserSession.id == bindparam("session_id")).values(
+    last_seen_at=bindparam("now"))
+
+
 def _user_by_session(token: str) -> User | None:
     now = datetime.now(timezone.utc)
-    row = db.session.execute(
-        select(User, UserSession.id, UserSession.last_seen_at)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(UserSession.token_hash == hash_token(token), UserSession.expires_at > now,
-               User.blocked_at.is_(None))
-    ).first()
+    row = db.session.execute(_SESSION_LOOKUP, {"token_hash": hash_token(token), "now": now}).first()
     if row is None:
         return None
     user, session_id, last_seen_at = row
     if now - last_seen_at >= LAST_SEEN_RESOLUTION:
         # A connection of its own: committing the ORM session would expire `user` and reload it.
         with db.engine.begin() as connection:
-            connection.execute(update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now))
+            connection.execute(_TOUCH_SESSION, {"session_id": session_id, "now": now})
     return user
 
 
