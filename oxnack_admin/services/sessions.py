@@ -66,25 +66,27 @@ def customer_for_token(token: str | None) -> Customer | None:
 
 
 # Plain SQL on the autocommit pool: this runs on nearly every request, and the ORM's loading
-# and the transaction's BEGIN/ROLLBACK round trips cost several times the query itself.
+# and the transaction's BEGIN/ROLLBACK round trips cost several times the query itself. The
+# database's clock decides expiry and staleness: no timestamps to adapt or parse in Python.
 _SESSION_LOOKUP = (
     "SELECT users.id, users.username, users.mail, users.balance, users.date_start, users.date_stop,"
-    " sessions.id, sessions.last_seen_at"
+    " sessions.id, sessions.last_seen_at <= now() - %(resolution)s::interval"
     " FROM users JOIN sessions ON sessions.user_id = users.id"
-    " WHERE sessions.token_hash = %(token_hash)s AND sessions.expires_at > %(now)s AND users.blocked_at IS NULL"
+    " WHERE sessions.token_hash = %(token_hash)s AND sessions.expires_at > now() AND users.blocked_at IS NULL"
 )
-_TOUCH_SESSION = "UPDATE sessions SET last_seen_at = %(now)s WHERE id = %(session_id)s"
+_TOUCH_SESSION = "UPDATE sessions SET last_seen_at = now() WHERE id = %(session_id)s"
+_RESOLUTION = f"{int(LAST_SEEN_RESOLUTION.total_seconds())} seconds"
 
 
 def _customer_by_session(token: str) -> Customer | None:
-    now = datetime.now(timezone.utc)
     with autocommit.connect() as connection:
-        row = connection.exec_driver_sql(_SESSION_LOOKUP, {"token_hash": hash_token(token), "now": now}).first()
+        row = connection.exec_driver_sql(
+            _SESSION_LOOKUP, {"token_hash": hash_token(token), "resolution": _RESOLUTION}).first()
         if row is None:
             return None
-        *fields, session_id, last_seen_at = row
-        if now - last_seen_at >= LAST_SEEN_RESOLUTION:
-            connection.exec_driver_sql(_TOUCH_SESSION, {"session_id": session_id, "now": now})
+        *fields, session_id, seen_long_ago = row
+        if seen_long_ago:
+            connection.exec_driver_sql(_TOUCH_SESSION, {"session_id": session_id})
     return Customer(*fields)
 
 
