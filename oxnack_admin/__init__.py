@@ -33,12 +33,13 @@ def register_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401  (every table known to SQLAlchemy and Alembic)
-    from .extensions import cors, csrf, db, htmx, limiter, login_manager, migrate, redis_client
+    from .extensions import autocommit, cors, csrf, db, htmx, limiter, login_manager, migrate, redis_client
 
     from .console_session import ConsoleOnlySessionInterface
 
     app.session_interface = ConsoleOnlySessionInterface()
     db.init_app(app)
+    autocommit.init_app(app)
     migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", _migrations_dir())))
     redis_client.init_app(app)
     csrf.init_app(app)

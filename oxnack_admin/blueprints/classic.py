@@ -8,7 +8,7 @@ from collections.abc import Callable
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
-from ..extensions import csrf, limiter
+from ..extensions import csrf, db, limiter
 from ..models import User
 from ..services import sessions
 from ..services.customers import is_storable
@@ -127,7 +127,7 @@ def text(value) -> str | None:
 _CUSTOMER_KEY = "oxnack.customer"
 
 
-def current_customer() -> User | None:
+def current_customer() -> sessions.Customer | None:
     """The customer of this request's `session_id` cookie (one query, remembered for the request)."""
     # Kept on the request, not on `g`: an app context can outlive a request (tests, CLI).
     environ = request.environ
@@ -136,9 +136,17 @@ def current_customer() -> User | None:
     return environ[_CUSTOMER_KEY]
 
 
-def require_customer(message: str) -> User:
+def require_customer(message: str) -> sessions.Customer:
     """The signed-in customer, or a 401 with this endpoint's legacy message."""
-    user = current_customer()
+    customer = current_customer()
+    if customer is None:
+        raise ClassicError(401, message)
+    return customer
+
+
+def require_customer_record(message: str) -> User:
+    """The signed-in customer's `User` row, for views that change it; or a 401 as require_customer()."""
+    user = db.session.get(User, require_customer(message).id)
     if user is None:
         raise ClassicError(401, message)
     return user

@@ -1,36 +1,43 @@
 """A customer's servers as the legacy "my services" page reads them."""
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
-from ..extensions import db
-from ..models import Server, User
+from ..extensions import autocommit, db
+from ..models import Server
 from ..models.enums import ServerStatus
 from . import catalogue
+from .sessions import Customer
+
+# Read on every "my services" page: plain SQL on the autocommit pool, like the session lookup.
+_SERVICES_OF = (
+    "SELECT id, status, os, cores, ram, hdd, ips, country, rented_at, paid_until FROM servers"
+    " WHERE username = %(username)s AND busy IS TRUE ORDER BY id"
+)
 
 
-def servers_of(user: User) -> list[Server]:
-    """Servers sold to this customer, in id order."""
-    if not user.username:
+def servers_of(customer: Customer) -> list[Row]:
+    """Servers sold to this customer, in id order, with the columns service_view() reads."""
+    if not customer.username:
         return []
-    return list(db.session.scalars(select(Server).where(Server.username == user.username, Server.busy.is_(True))
-                                   .order_by(Server.id)))
+    with autocommit.connect() as connection:
+        return list(connection.exec_driver_sql(_SERVICES_OF, {"username": customer.username}))
 
 
-def owned_server(user: User, server_id: int) -> Server | None:
+def owned_server(customer: Customer, server_id: int) -> Server | None:
     """The server if this customer owns it; None for unknown and foreign ids alike (no leak)."""
-    if not user.username:
+    if not customer.username:
         return None
-    return db.session.scalar(select(Server).where(Server.id == server_id, Server.username == user.username,
+    return db.session.scalar(select(Server).where(Server.id == server_id, Server.username == customer.username,
                                                   Server.busy.is_(True)))
 
 
-def services_view(user: User) -> list[dict]:
+def services_view(customer: Customer) -> list[dict]:
     """The /user_services list: legacy keys plus the spellings and fields the site reads."""
-    return [service_view(server, user) for server in servers_of(user)]
+    return [service_view(server, customer) for server in servers_of(customer)]
 
 
-def service_view(server: Server, owner: User) -> dict:
+def service_view(server: Server | Row, owner: Customer) -> dict:
     ips = list(server.ips or [])
     return {
         "id": server.id,

@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import Engine, event, func, select, update
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import User, UserSession
@@ -131,15 +131,15 @@ def test_legacy_cookie_of_a_blocked_customer_is_refused(client, legacy_sample):
 
 @pytest.fixture
 def statements(app):
-    """SQL statements sent to PostgreSQL while the test runs."""
+    """SQL statements sent to PostgreSQL while the test runs, through any engine (the app has two pools)."""
     seen = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
         seen.append(statement)
 
-    event.listen(db.engine, "before_cursor_execute", record)
+    event.listen(Engine, "before_cursor_execute", record)
     yield seen
-    event.remove(db.engine, "before_cursor_execute", record)
+    event.remove(Engine, "before_cursor_execute", record)
 
 
 def test_balance_and_services_cost_one_query_for_the_session(signed_in, customer, statements):

@@ -5,7 +5,7 @@ Errors answer {"status": "error", "message": "<message>"} with the legacy messag
 from ...services import catalogue, customer_servers, ordering, power, pricing, promocodes
 from ...services.billing import as_json_number
 from ..classic import ClassicBlueprint, ClassicError, json_object, rate_limited, require_customer, \
-    signed_in_account, status_error
+    require_customer_record, signed_in_account, status_error
 from . import bodies
 
 bp = ClassicBlueprint("orders", __name__, shape=status_error)
@@ -60,15 +60,15 @@ def calc_price():
 @bp.post("/create_machine")
 @rate_limited("RATELIMIT_ORDER", account=signed_in_account)
 def create_machine():
-    user = require_customer("unlogin")
+    user = require_customer_record("unlogin")
     placed = ordering.place_order(user, bodies.order_from(json_object()))
     return {"status": "created", "message": f"Server started creating, server_id: {placed.server.id}"}, 201
 
 
 @bp.get("/user_services")
 def user_services():
-    user = require_customer("Unrecognized")
-    services = customer_servers.services_view(user)
+    customer = require_customer("Unrecognized")
+    services = customer_servers.services_view(customer)
     if not services:
         raise ClassicError(404, "NOT")
     return {"status": "good", "message": "services", "services": services}
@@ -76,10 +76,10 @@ def user_services():
 
 @bp.post("/control_server")
 def control_server():
-    user = require_customer("unlogin")
+    customer = require_customer("unlogin")
     server_id, action = bodies.power_request_from(json_object())
-    server = customer_servers.owned_server(user, server_id)
+    server = customer_servers.owned_server(customer, server_id)
     if server is None:
         raise ClassicError(404, "server not found")
-    job_id = power.request_power_action(server, action, requested_by=f"customer:{user.id}")
+    job_id = power.request_power_action(server, action, requested_by=f"customer:{customer.id}")
     return {"status": "success", "message": f"{action} requested", "job_id": job_id}, 202
