@@ -7,6 +7,7 @@ import json
 import re
 import threading
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -51,7 +52,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # request lines can carry ids of secrets; the call log is enough
 
 
-class LoopbackSimulator:
+class LoopbackSimulator(ABC):
     """Base of the simulators: start()/stop(), `url`, context manager, `calls`, failure injection."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
@@ -115,9 +116,9 @@ class LoopbackSimulator:
 
     # --- for subclasses --------------------------------------------------------------------
 
+    @abstractmethod
     def route(self, method: str, path: str, params: dict, headers) -> Reply:
         """Answer one request; subclasses implement the remote API here."""
-        raise NotImplementedError
 
     def error_reply(self, status: int, message: str) -> Reply:
         """An error in the remote system's own shape."""
