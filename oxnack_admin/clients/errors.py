@@ -1,4 +1,5 @@
 """Errors raised by the remote-system clients, split by whether a retry can help."""
+import requests
 
 
 class RemoteError(Exception):
@@ -26,6 +27,18 @@ def error_for_status(status: int, message: str) -> RemoteError:
     if status >= 500 or status in (408, 429):
         return TransientRemoteError(message)
     return PermanentRemoteError(message)
+
+
+def transport_error(exc: requests.exceptions.RequestException, system: str, url: str, what: str) -> RemoteError:
+    """Classify a failure to talk to a remote system at all: only a rejected certificate is final."""
+    # Order matters: ConnectTimeout is also a ConnectionError, SSLError is one too.
+    if isinstance(exc, requests.exceptions.Timeout):
+        return TransientRemoteError(f"{system} did not answer in time ({what})")
+    if isinstance(exc, requests.exceptions.SSLError):
+        return PermanentRemoteError(f"{system} TLS certificate was not accepted ({what})")
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return TransientRemoteError(f"cannot reach {system} at {url} ({what})")
+    return TransientRemoteError(f"{system} request failed ({what}): {type(exc).__name__}")
 
 
 def short(text: object, limit: int = 200) -> str:

@@ -8,7 +8,7 @@ import logging
 
 import requests
 
-from .errors import PermanentRemoteError, TransientRemoteError, error_for_status, short
+from .errors import PermanentRemoteError, error_for_status, short, transport_error
 
 log = logging.getLogger(__name__)
 
@@ -154,14 +154,8 @@ class PfSenseClient:
         try:
             response = self._session.request(method, self.url + path, params=params, json=json,
                                              timeout=self.timeout)
-        except requests.exceptions.Timeout as exc:
-            raise TransientRemoteError(f"pfSense did not answer in time ({what})") from exc
-        except requests.exceptions.SSLError as exc:
-            raise PermanentRemoteError(f"pfSense TLS certificate was not accepted ({what})") from exc
-        except requests.exceptions.ConnectionError as exc:
-            raise TransientRemoteError(f"cannot reach pfSense at {self.url} ({what})") from exc
         except requests.exceptions.RequestException as exc:
-            raise TransientRemoteError(f"pfSense request failed ({what}): {type(exc).__name__}") from exc
+            raise transport_error(exc, "pfSense", self.url, what) from exc
         if response.status_code == 404 and missing_ok:
             return None
         try:

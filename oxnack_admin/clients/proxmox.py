@@ -13,7 +13,7 @@ from proxmoxer.backends.https import (
     ProxmoxHttpSession,
 )
 
-from .errors import PermanentRemoteError, RemoteError, TransientRemoteError, error_for_status, short
+from .errors import PermanentRemoteError, RemoteError, TransientRemoteError, error_for_status, short, transport_error
 
 log = logging.getLogger(__name__)
 
@@ -200,14 +200,8 @@ class ProxmoxClient:
             return request(self._connection())
         except RemoteError:
             raise
-        except requests.exceptions.Timeout as exc:
-            raise TransientRemoteError(f"Proxmox did not answer in time ({what})") from exc
-        except requests.exceptions.SSLError as exc:
-            raise PermanentRemoteError(f"Proxmox TLS certificate was not accepted ({what})") from exc
-        except requests.exceptions.ConnectionError as exc:
-            raise TransientRemoteError(f"cannot reach Proxmox at {self.url} ({what})") from exc
         except requests.exceptions.RequestException as exc:
-            raise TransientRemoteError(f"Proxmox request failed ({what}): {type(exc).__name__}") from exc
+            raise transport_error(exc, "Proxmox", self.url, what) from exc
         except AuthenticationError as exc:
             # proxmoxer folds every ticket failure into this; its text ends with the HTTP code.
             match = _AUTH_CODE.search(str(exc))

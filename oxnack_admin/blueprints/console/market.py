@@ -14,7 +14,7 @@ from ...services.market_admin import MarketError, MarketValues
 from ...services.paging import ListParams
 from . import bp
 from .access import role_required
-from .rendering import action_refused, action_result, form_invalid, navigate, render
+from .rendering import action_refused, action_result, form_invalid, form_page, navigate, render
 
 UPLOAD_ENDPOINTS = {"console.market_new", "console.market_edit"}
 MULTIPART_OVERHEAD = 64 * 1024  # the form's text fields beside the image
@@ -57,7 +57,7 @@ def market_new():
     form = MarketForm()
     pages = ("console/market/new.html", "console/market/_new_form.html")
     if not form.validate_on_submit():
-        return form_invalid(*pages, form=form) if request.method == "POST" else render(*pages, form=form)
+        return form_page(*pages, form=form)
     try:
         if not form.image.data:
             raise MarketError("Choose an image; the marketplace shows one for every service.", "image")

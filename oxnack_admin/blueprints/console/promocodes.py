@@ -16,7 +16,7 @@ from ...services.promocodes import MAX_PROMO_LENGTH
 from ...services.promocodes_admin import PromocodeError, PromocodeValues
 from . import bp
 from .access import role_required
-from .rendering import action_refused, action_result, form_invalid, navigate, render
+from .rendering import action_refused, action_result, form_invalid, form_page, navigate, render
 
 
 class PromocodeForm(FlaskForm):
@@ -58,7 +58,7 @@ def promocodes_new():
     form = NewPromocodeForm()
     pages = ("console/promocodes/new.html", "console/promocodes/_new_form.html")
     if not form.validate_on_submit():
-        return form_invalid(*pages, form=form) if request.method == "POST" else render(*pages, form=form)
+        return form_page(*pages, form=form)
     try:
         promo = promocodes_admin.create(form.promo.data, form.values(), current_user)
     except PromocodeError as error:

@@ -56,6 +56,13 @@ def form_invalid(page: str, fragment: str, /, **context) -> Response:
     return response
 
 
+def form_page(page: str, fragment: str, /, **context) -> Response:
+    """A create form that did not validate: blank on GET, its errors (422) on a failed POST."""
+    if request.method == "POST":
+        return form_invalid(page, fragment, **context)
+    return render(page, fragment, **context)
+
+
 def navigate(message: str, url: str, level: str = "success") -> Response:
     """After a create: go to the new object's page, its toast flashed for that page."""
     flash(message, level)

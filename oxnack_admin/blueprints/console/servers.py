@@ -13,7 +13,7 @@ from ...services.paging import ListParams
 from ...services.pool import PoolError, PoolVm
 from . import bp
 from .access import role_required
-from .rendering import action_result, form_invalid, navigate, render
+from .rendering import action_result, form_invalid, form_page, navigate, render
 
 MAC = Regexp(r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$", message="Six hex pairs, e.g. 52:54:00:12:34:56.")
 
@@ -69,7 +69,7 @@ def servers_new():
     form = _choices(PoolVmForm())
     pages = ("console/servers/new.html", "console/servers/_new_form.html")
     if not form.validate_on_submit():
-        return form_invalid(*pages, form=form) if request.method == "POST" else render(*pages, form=form)
+        return form_page(*pages, form=form)
     try:
         vm = PoolVm(form.vmid.data, form.os.data, pool.parse_ips(form.ips.data), _blank(form.lan_ip.data),
                     _blank(form.node.data), _blank(form.country.data), _blank(form.mac.data))
@@ -86,7 +86,7 @@ def servers_bulk():
     form = _choices(PoolRangeForm())
     pages = ("console/servers/bulk.html", "console/servers/_bulk_form.html")
     if not form.validate_on_submit():
-        return form_invalid(*pages, form=form) if request.method == "POST" else render(*pages, form=form)
+        return form_page(*pages, form=form)
     try:
         added = pool.add_range(form.first_vmid.data, form.last_vmid.data, form.os.data, form.first_ip.data,
                                _blank(form.first_lan_ip.data), _blank(form.node.data), _blank(form.country.data),
