@@ -8,7 +8,7 @@ import contextlib
 
 from rq import get_current_job
 
-from oxnack_admin.services.retryable import is_transient
+from oxnack_admin.services.ops.retryable import is_transient
 
 
 def is_last_attempt() -> bool:

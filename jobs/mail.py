@@ -1,5 +1,5 @@
 """Mail jobs (queue `mail`)."""
-from oxnack_admin.services import mail
+from oxnack_admin.services.mail import mail
 
 from . import current_job_id, is_last_attempt, rq_attempt
 

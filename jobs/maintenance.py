@@ -1,11 +1,14 @@
 """Periodic jobs the cron scheduler queues (queue `default`)."""
 from oxnack_admin.extensions import db
-from oxnack_admin.services import expiry, mail, provisioning, sessions
+from oxnack_admin.services.fleet import expiry
+from oxnack_admin.services.mail import mail
+from oxnack_admin.services.provisioning import runs as provisioning_runs
+from oxnack_admin.services.accounts import sessions
 
 
 def sweep() -> None:
     """Resume provisioning runs and mail that a dead worker or a lost job left behind; drop expired sessions."""
-    provisioning.resume_stuck_runs()
+    provisioning_runs.resume_stuck_runs()
     mail.requeue_stale_mail()
     sessions.purge_expired_sessions()
     db.session.commit()

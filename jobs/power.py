@@ -1,5 +1,5 @@
 """Power action jobs (queue `default`), one per request, under the VM lock the request took."""
-from oxnack_admin.services import power, vm_locks
+from oxnack_admin.services.fleet import power, vm_locks
 
 
 def run_power_action(server_id: int, action: str, lock_token: str, requested_by: str) -> None:

@@ -11,7 +11,7 @@ from rq import Queue, SimpleWorker, Worker
 from rq.cron import CronScheduler
 
 from oxnack_admin.extensions import db
-from oxnack_admin.services import queueing
+from oxnack_admin.services.ops import queueing
 
 from . import maintenance
 

@@ -117,7 +117,7 @@ def start_embedded_redis():
 def start_simulators(env: dict) -> list:
     """Loopback Proxmox and pfSense speaking their real APIs; the real clients talk to them."""
     from oxnack_admin import create_app
-    from oxnack_admin.services.simulation import start_simulators as start
+    from oxnack_admin.cli.simulators import start_simulators as start
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"], "REDIS_URL": env["REDIS_URL"]})
     with app.app_context():

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import AuditEvent, MarketService, Promocode, Server, Staff, Transaction, User
-from oxnack_admin.services.staff import authenticate
+from oxnack_admin.services.staff.staff import authenticate
 from oxnack_admin.settings import PROJECT_ROOT
 
 

@@ -7,8 +7,8 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, text
 
 from oxnack_admin import create_app
-from oxnack_admin.services.legacy import LEGACY_TABLES
-from oxnack_admin.services.passwords import verify_password
+from oxnack_admin.cli.legacy_adoption import LEGACY_TABLES
+from oxnack_admin.services.accounts.passwords import verify_password
 from tests.conftest import make_test_config
 from tests.support.servers import fresh_database
 

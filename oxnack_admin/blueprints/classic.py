@@ -10,8 +10,8 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTo
 
 from ..extensions import csrf, db, limiter
 from ..models import User
-from ..services import sessions
-from ..services.customers import is_storable
+from oxnack_admin.services.accounts import sessions
+from oxnack_admin.services.accounts.customers import is_storable
 
 ErrorShape = Callable[[str], dict]
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}

@@ -2,7 +2,7 @@
 import click
 from flask.cli import with_appcontext
 
-from ..services import legacy
+from oxnack_admin.cli import legacy_adoption as legacy
 
 
 @click.command("adopt-legacy")

@@ -3,7 +3,7 @@ import click
 from flask.cli import with_appcontext
 
 from ..extensions import db
-from ..services import demo
+from oxnack_admin.cli import demo_data as demo
 
 
 @click.command("seed-demo")

@@ -41,7 +41,7 @@ def simulators_command(proxmox_port: int, pfsense_port: int) -> None:
 
     Prints the environment variables that point web and worker processes at them.
     """
-    from ..services.simulation import start_simulators
+    from oxnack_admin.cli.simulators import start_simulators
 
     started = start_simulators(current_app.config, proxmox_port=proxmox_port, pfsense_port=pfsense_port)
     for name, value in started.environment.items():

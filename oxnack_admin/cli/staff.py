@@ -4,8 +4,8 @@ from flask.cli import with_appcontext
 
 from ..extensions import db
 from ..models.enums import StaffRole
-from ..services import audit
-from ..services.staff import StaffError, create_staff
+from oxnack_admin.services.staff import audit
+from oxnack_admin.services.staff.staff import StaffError, create_staff
 
 
 @click.command("create-staff")

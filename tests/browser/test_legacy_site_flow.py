@@ -67,9 +67,9 @@ def test_register_confirm_login_order_control_and_log_out(legacy_setup, chromium
 
     # Money arrives (as a top-up would), then the customer orders a server.
     from oxnack_admin.models.enums import TransactionType
-    from oxnack_admin.services import billing
+    from oxnack_admin.services.money import ledger
     user = db.session.scalar(select(User).where(User.mail == "newcomer@example.com"))
-    billing.move_money(user.id, 300, TransactionType.TOP_UP, "test top-up")
+    ledger.move_money(user.id, 300, TransactionType.TOP_UP, "test top-up")
     db.session.commit()
 
     page.select_option("#os", "ubuntu")

@@ -7,7 +7,7 @@ from sqlalchemy import Engine, event, func, select, update
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import User, UserSession
-from oxnack_admin.services import sessions
+from oxnack_admin.services.accounts import sessions
 from tests.support.customers import COOKIE, login_cookie, sign_in
 from tests.support.factories import make_server, make_user
 

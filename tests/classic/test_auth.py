@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from oxnack_admin.extensions import db, redis_client
 from oxnack_admin.models import MailMessage, User, UserSession
-from oxnack_admin.services import codes, sessions
-from oxnack_admin.services.passwords import verify_password
+from oxnack_admin.services.accounts import codes, sessions
+from oxnack_admin.services.accounts.passwords import verify_password
 from tests.classic.conftest import queued_jobs
 from tests.support.factories import make_user
 

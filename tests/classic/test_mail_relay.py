@@ -77,7 +77,7 @@ def test_relay_refuses_bad_addresses_and_header_injection(client, changes):
 
 
 def test_is_authorized_with_an_empty_configured_password_is_false_even_for_an_empty_one(app_with):
-    from oxnack_admin.services import mail_relay
+    from oxnack_admin.services.mail import mail_relay
     with app_with(MAIL_RELAY_PASSWORD="").app_context():
         assert mail_relay.is_authorized("") is False
         assert mail_relay.is_authorized("x") is False

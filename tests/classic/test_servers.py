@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import User
-from oxnack_admin.services import provisioning, vm_locks
+from oxnack_admin.services.provisioning import runs as provisioning_runs
+from oxnack_admin.services.fleet import vm_locks
 from tests.classic.conftest import queued_jobs
 from tests.support.customers import COOKIE, login_cookie
 from tests.support.factories import make_server, make_user
@@ -84,8 +85,8 @@ def test_a_second_action_while_one_runs_is_refused(signed_in, customer):
 
 def test_no_power_action_while_the_server_is_being_created(signed_in, customer):
     server = sold_to(customer, 501)
-    provisioning.open_run(server, customer, cores=1, ram=1, hdd=15, os="ubuntu", price=170, promo=None,
-                          order_transaction_id=None)
+    provisioning_runs.open_run(server, customer, cores=1, ram=1, hdd=15, os="ubuntu", price=170, promo=None,
+                               order_transaction_id=None)
     db.session.commit()
     response = signed_in.post("/control_server", json={"server_id": 501, "action": "start"})
     assert response.status_code == 409 and response.json["status"] == "error"

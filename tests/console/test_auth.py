@@ -3,7 +3,7 @@ from sqlalchemy import select
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import AuditEvent, Staff
-from oxnack_admin.services.passwords import verify_password
+from oxnack_admin.services.accounts.passwords import verify_password
 from tests.console.conftest import HTMX, STAFF_PASSWORD, forget_current_user
 from tests.support.factories import make_staff, make_user
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import AuditEvent, Promocode, Server, User
-from oxnack_admin.services import provisioning
+from oxnack_admin.services.provisioning import runs as provisioning_runs
 from tests.console.conftest import STAFF_PASSWORD
 from tests.jobs.support import place
 from tests.support.browser import save_screenshot
@@ -185,6 +185,6 @@ def _advance(app, run_id: int) -> None:
     """What the provisioning job does, in a thread so the browser can watch it happen."""
     with app.app_context():
         try:
-            provisioning.advance(run_id)
+            provisioning_runs.advance(run_id)
         finally:
             db.session.remove()

@@ -10,7 +10,8 @@ from jobs.worker import run_worker
 from oxnack_admin.extensions import db, redis_client
 from oxnack_admin.models import AuditEvent, MailMessage, Transaction
 from oxnack_admin.models.enums import MailState, RunState, TransactionType
-from oxnack_admin.services import audit, billing
+from oxnack_admin.services.staff import audit
+from oxnack_admin.services.money import ledger
 from tests.console.conftest import HTMX, make_run
 from tests.support.factories import make_server, make_staff, make_user
 
@@ -24,7 +25,7 @@ def test_ledger_filters(app, client, as_role):
     as_role("support")
     alice = make_user("alice@example.com", balance=100)
     bob = make_user("bob@example.com", balance=40)
-    billing.move_money(alice.id, -30, TransactionType.ORDER, "server 5")
+    ledger.move_money(alice.id, -30, TransactionType.ORDER, "server 5")
     db.session.execute(update(Transaction).where(Transaction.user_id == bob.id)
                        .values(created_at=datetime(2024, 1, 15, tzinfo=timezone.utc)))
     db.session.commit()
@@ -80,7 +81,7 @@ def test_failed_jobs_show_their_error_and_can_be_retried_or_deleted(app, client,
     assert client.post(f"/console/jobs/nosuchqueue/{first.id}/delete", headers=HTMX).status_code == 404
     events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
     assert [(e.action, e.target_id, e.staff_id) for e in events] == [("job.retry", first.id, staff.id),
-                                                                    ("job.delete", second.id, staff.id)]
+                                                                     ("job.delete", second.id, staff.id)]
 
 
 def test_undelivered_mail_can_be_sent_again(app, client, as_role):
@@ -122,8 +123,8 @@ def test_the_dashboard(app, client, as_role):
     old = make_user("old@example.com")
     old.created_at = datetime.now(timezone.utc) - timedelta(days=30)
     buyer = make_user("new@example.com", balance=200)
-    billing.move_money(buyer.id, 150, TransactionType.TOP_UP, "payment")
-    billing.move_money(buyer.id, -120, TransactionType.ORDER, "server")
+    ledger.move_money(buyer.id, 150, TransactionType.TOP_UP, "payment")
+    ledger.move_money(buyer.id, -120, TransactionType.ORDER, "server")
     make_server(11, busy=True, username=buyer.username, status="on")
     failed = make_server(12, busy=True, username=buyer.username, status="off")
     make_run(failed, buyer, state=RunState.FAILED)

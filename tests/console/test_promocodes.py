@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import AuditEvent, Promocode, PromocodeUse
-from oxnack_admin.services import promocodes
+from oxnack_admin.services.money import promocodes
 from tests.console.conftest import HTMX
 from tests.support.factories import make_promocode, make_user
 
@@ -46,7 +46,7 @@ def test_edit_and_disable(app, client, as_role):
     as_role("admin")
     make_promocode("EDIT", 10)
     response = client.post("/console/promocodes/EDIT/edit", data={"discount": "15", "expires_at": "", "max_uses": "",
-                                                                   "per_user_limit": "3", "enabled": "y"}, headers=HTMX)
+                                                                  "per_user_limit": "3", "enabled": "y"}, headers=HTMX)
     assert response.status_code == 200 and "saved" in response.headers["HX-Trigger"]
     db.session.expire_all()
     assert (db.session.get(Promocode, "EDIT").discount, db.session.get(Promocode, "EDIT").per_user_limit) == (15, 3)

@@ -4,7 +4,7 @@ from sqlalchemy import select
 from oxnack_admin.extensions import db, redis_client
 from oxnack_admin.models import AuditEvent, ProvisioningRun, Server
 from oxnack_admin.models.enums import RunState
-from oxnack_admin.services import vm_locks
+from oxnack_admin.services.fleet import vm_locks
 from rq import Queue
 from tests.console.conftest import HTMX, make_run
 from tests.support.factories import make_server, make_user

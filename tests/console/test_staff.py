@@ -3,7 +3,7 @@ from sqlalchemy import select
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import AuditEvent, Staff
-from oxnack_admin.services.staff import authenticate
+from oxnack_admin.services.staff.staff import authenticate
 from tests.console.conftest import HTMX, sign_in
 from tests.support.factories import make_staff
 

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from oxnack_admin.extensions import db
 from oxnack_admin.models import AuditEvent, MailMessage, Transaction, User, UserSession
 from oxnack_admin.models.enums import TransactionType
-from oxnack_admin.services import codes
+from oxnack_admin.services.accounts import codes
 from tests.console.conftest import HTMX
 from tests.support.customers import sign_in as customer_session
 from tests.support.factories import make_server, make_user

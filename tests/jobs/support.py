@@ -6,13 +6,13 @@ from sqlalchemy import func, select
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProvisioningRun, Transaction, User
-from oxnack_admin.services import ordering
-from oxnack_admin.services.pricing import Shape
+from oxnack_admin.services.orders import placement
+from oxnack_admin.services.money.pricing import Shape
 
 
-def place(user: User, cores: int = 2, ram: int = 2, hdd: int = 20, os_name: str = "ubuntu") -> ordering.PlacedOrder:
+def place(user: User, cores: int = 2, ram: int = 2, hdd: int = 20, os_name: str = "ubuntu") -> placement.PlacedOrder:
     """An order through the same service the /create_machine endpoint uses."""
-    return ordering.place_order(user, ordering.Order(Shape(cores, ram, hdd), os_name))
+    return placement.place_order(user, placement.Order(Shape(cores, ram, hdd), os_name))
 
 
 def ledger_sum(user_id: int) -> Decimal:

@@ -11,7 +11,7 @@ from rq import Queue
 from oxnack_admin.extensions import db, redis_client
 from oxnack_admin.models import MailMessage
 from oxnack_admin.models.enums import MailState
-from oxnack_admin.services import mail
+from oxnack_admin.services.mail import mail
 from tests.jobs.conftest import SmtpServer
 
 
@@ -168,7 +168,7 @@ def test_without_smtp_host_the_log_is_the_outbox(app, job_config, caplog):
     job_config(SMTP_HOST="")
     message_id = _queue()
 
-    with caplog.at_level(logging.INFO, logger="oxnack_admin.services.mail"):
+    with caplog.at_level(logging.INFO, logger="oxnack_admin.services.mail.mail"):
         mail.deliver(message_id)
 
     assert "Ваш код подтверждения регистрации в Oxnack: 123456" in caplog.text

@@ -4,8 +4,8 @@ from rq import Queue
 
 from oxnack_admin.extensions import db, redis_client
 from oxnack_admin.models import Server
-from oxnack_admin.services import vm_locks
-from oxnack_admin.services.power import PowerActionError, request_power_action
+from oxnack_admin.services.fleet import vm_locks
+from oxnack_admin.services.fleet.power import PowerActionError, request_power_action
 from tests.jobs.support import place
 from tests.support.factories import make_server
 

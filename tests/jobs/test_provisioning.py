@@ -4,7 +4,7 @@ import pytest
 from oxnack_admin.extensions import db
 from oxnack_admin.models import AuditEvent, MailMessage, Server
 from oxnack_admin.models.enums import MailState, RunState
-from oxnack_admin.services import vm_locks
+from oxnack_admin.services.fleet import vm_locks
 from tests.jobs.support import assert_ledger_consistent, place, reload_run, steps_of
 
 ALL_STEPS = ("configure_vm", "resize_disk", "network", "start_vm", "notify_owner")

@@ -7,7 +7,9 @@ from sqlalchemy import select
 from oxnack_admin.extensions import db
 from oxnack_admin.models import AuditEvent, MailMessage, Server, Transaction
 from oxnack_admin.models.enums import RunState, TransactionType
-from oxnack_admin.services import billing, provisioning, vm_locks
+from oxnack_admin.services.money import ledger
+from oxnack_admin.services.provisioning import runs as provisioning_runs
+from oxnack_admin.services.fleet import vm_locks
 from tests.jobs.support import assert_ledger_consistent, place, reload_run, steps_of
 from tests.support.factories import make_staff, make_user
 
@@ -51,8 +53,8 @@ def test_a_permanent_failure_refunds_once_flags_the_vm_and_tells_the_customer(ap
     assert vm_locks.holder(server.id) is None
 
     # The failure handler run again (a duplicate job, a staff click) changes nothing.
-    provisioning.fail_run(run_id, "failed again")
-    provisioning.fail_run(run_id, "and again")
+    provisioning_runs.fail_run(run_id, "failed again")
+    provisioning_runs.fail_run(run_id, "and again")
     db.session.expire_all()
     assert len(_refunds(customer.id)) == 1
     assert _mail_kinds() == ["provisioning_failed"]
@@ -90,7 +92,7 @@ def test_staff_retry_charges_again_and_resumes_at_the_failed_step(app, proxmox, 
     assert reload_run(run_id).state == RunState.FAILED
     staff = make_staff("admin")
 
-    provisioning.retry_run(run_id, staff)
+    provisioning_runs.retry_run(run_id, staff)
     db.session.commit()
     work()
 
@@ -118,7 +120,7 @@ def test_a_second_failure_after_a_staff_retry_refunds_the_second_charge(app, pro
     proxmox.fail_task_next("resize", "storage is still full")
     placed = place(customer, hdd=22)
     work()
-    provisioning.retry_run(placed.run.id, make_staff("admin"))
+    provisioning_runs.retry_run(placed.run.id, make_staff("admin"))
     db.session.commit()
     work()
 
@@ -136,12 +138,12 @@ def test_staff_retry_is_refused_when_the_refunded_customer_cannot_pay_again(app,
     proxmox.fail_task_next("resize", "storage is full")
     placed = place(customer, hdd=22)
     work()
-    billing.move_money(customer.id, Decimal(-490), TransactionType.ADJUSTMENT, "spent elsewhere")
+    ledger.move_money(customer.id, Decimal(-490), TransactionType.ADJUSTMENT, "spent elsewhere")
     db.session.commit()
     rows_before = db.session.query(Transaction).count()
 
-    with pytest.raises(provisioning.RetryRefused, match="balance"):
-        provisioning.retry_run(placed.run.id, make_staff("admin"))
+    with pytest.raises(provisioning_runs.RetryRefused, match="balance"):
+        provisioning_runs.retry_run(placed.run.id, make_staff("admin"))
     db.session.rollback()
 
     assert db.session.query(Transaction).count() == rows_before
@@ -157,7 +159,7 @@ def test_staff_retry_reclaims_a_vm_that_went_back_to_the_pool(app, proxmox, pfse
     assert db.session.get(Server, 301).is_free
     proxmox.clear_lock(301)
 
-    provisioning.retry_run(placed.run.id, make_staff("admin"))
+    provisioning_runs.retry_run(placed.run.id, make_staff("admin"))
     db.session.commit()
     work()
 
@@ -177,8 +179,8 @@ def test_staff_retry_is_refused_when_the_pool_vm_was_sold_again(app, proxmox, pf
     other = make_user("other@example.com", balance=500)
     place(other)
 
-    with pytest.raises(provisioning.RetryRefused, match="taken"):
-        provisioning.retry_run(placed.run.id, make_staff("admin"))
+    with pytest.raises(provisioning_runs.RetryRefused, match="taken"):
+        provisioning_runs.retry_run(placed.run.id, make_staff("admin"))
     db.session.rollback()
     assert_ledger_consistent(customer.id)
 
@@ -187,8 +189,8 @@ def test_a_done_run_cannot_be_retried(app, proxmox, pfsense, smtp, pool, custome
     pool(1)
     placed = place(customer)
     work()
-    with pytest.raises(provisioning.RetryRefused, match="already done"):
-        provisioning.retry_run(placed.run.id, make_staff("admin"))
+    with pytest.raises(provisioning_runs.RetryRefused, match="already done"):
+        provisioning_runs.retry_run(placed.run.id, make_staff("admin"))
 
 
 def test_a_vm_held_by_a_power_action_makes_provisioning_wait(app, proxmox, pfsense, smtp, pool, customer, work):

@@ -9,15 +9,17 @@ from oxnack_admin.clients.proxmox import ProxmoxClient
 from oxnack_admin.extensions import db, redis_client
 from oxnack_admin.models import AuditEvent, MailMessage, Server
 from oxnack_admin.models.enums import MailState, RunState
-from oxnack_admin.services import expiry, mail, provisioning, vm_locks
-from oxnack_admin.services.servers import ReleaseRefused, release_server
-from oxnack_admin.services.simulation import start_simulators
+from oxnack_admin.services.fleet import expiry, vm_locks
+from oxnack_admin.services.mail import mail
+from oxnack_admin.services.provisioning import runs as provisioning_runs
+from oxnack_admin.services.fleet.release import ReleaseRefused, release_server
+from oxnack_admin.cli.simulators import start_simulators
 from tests.jobs.support import place, reload_run
 from tests.support.factories import make_server, make_staff, make_user
 
 
 def test_release_removes_the_firewall_entries_and_returns_the_vm_to_the_pool(app, proxmox, pfsense, smtp, pool,
-                                                                            customer, work):
+                                                                             customer, work):
     pool(1)
     placed = place(customer)
     work()
@@ -137,7 +139,7 @@ def test_retry_of_a_run_still_running_only_queues_it_again(app, proxmox, pfsense
     placed = place(customer)
     Queue("provisioning", connection=redis_client.connection).empty()
 
-    provisioning.retry_run(placed.run.id, make_staff("support"))
+    provisioning_runs.retry_run(placed.run.id, make_staff("support"))
     db.session.commit()
     work()
 

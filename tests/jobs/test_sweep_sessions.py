@@ -6,7 +6,7 @@ from sqlalchemy import select
 from jobs.maintenance import sweep
 from oxnack_admin.extensions import db
 from oxnack_admin.models import UserSession
-from oxnack_admin.services.sessions import hash_token, start_session
+from oxnack_admin.services.accounts.sessions import hash_token, start_session
 from tests.support.factories import make_user
 
 

@@ -9,8 +9,8 @@ from sqlalchemy import text
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models.enums import RunState
-from oxnack_admin.services import provisioning
-from oxnack_admin.services.provisioning import ADVISORY_LOCK_CLASS
+from oxnack_admin.services.provisioning import runs as provisioning_runs
+from oxnack_admin.services.provisioning.runs import ADVISORY_LOCK_CLASS
 from tests.jobs.support import assert_ledger_consistent, place, reload_run, steps_of, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,7 +68,7 @@ def _advisory_lock_held(run_id: int) -> bool:
 
 
 def test_a_killed_worker_leaves_the_step_running_and_the_sweep_finishes_it(app, proxmox, pfsense, smtp, pool,
-                                                                          customer, work, tmp_path):
+                                                                           customer, work, tmp_path):
     pool(1)
     # The network step's first call hangs long enough for us to kill the worker inside it.
     pfsense.delay_next(r"/dhcp_server/static_mappings$", 60)
@@ -93,7 +93,7 @@ def test_a_killed_worker_leaves_the_step_running_and_the_sweep_finishes_it(app, 
     wait_until(lambda: not _advisory_lock_held(run_id), timeout=30, what="the dead worker's advisory lock")
     db.session.rollback()
 
-    assert provisioning.resume_stuck_runs(older_than_minutes=0) == [run_id]
+    assert provisioning_runs.resume_stuck_runs(older_than_minutes=0) == [run_id]
     work()
 
     run = reload_run(run_id)
@@ -115,6 +115,6 @@ def test_the_sweep_leaves_recent_and_finished_runs_alone(app, proxmox, pfsense, 
     work()
     pending = place(customer)  # queued a moment ago: its job is on the way
 
-    assert provisioning.resume_stuck_runs() == []
+    assert provisioning_runs.resume_stuck_runs() == []
     assert reload_run(done.run.id).state == RunState.DONE
     assert reload_run(pending.run.id).state == RunState.PENDING

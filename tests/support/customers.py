@@ -1,7 +1,7 @@
 """Signed-in customers for tests: a real session row and the `session_id` cookie the site would hold."""
 from oxnack_admin.extensions import db
 from oxnack_admin.models import User
-from oxnack_admin.services import sessions
+from oxnack_admin.services.accounts import sessions
 
 COOKIE = sessions.COOKIE_NAME
 

@@ -5,9 +5,9 @@ from decimal import Decimal
 from oxnack_admin.extensions import db
 from oxnack_admin.models import Promocode, Server, Staff, User
 from oxnack_admin.models.enums import TransactionType
-from oxnack_admin.services import billing
-from oxnack_admin.services.passwords import hash_password
-from oxnack_admin.services.staff import create_staff
+from oxnack_admin.services.money import ledger
+from oxnack_admin.services.accounts.passwords import hash_password
+from oxnack_admin.services.staff.staff import create_staff
 
 _numbers = itertools.count(1)
 DEFAULT_PASSWORD = "Secret123"
@@ -21,7 +21,7 @@ def make_user(mail: str | None = None, password: str = DEFAULT_PASSWORD, balance
     db.session.flush()
     user.username = user.username or format(user.id, "x")
     if balance:
-        billing.move_money(user.id, balance, TransactionType.ADJUSTMENT, "test opening balance")
+        ledger.move_money(user.id, balance, TransactionType.ADJUSTMENT, "test opening balance")
     db.session.commit()
     return user
 

@@ -2,7 +2,7 @@
 from flask import request
 
 from ...models.enums import StaffRole
-from ...services import audit_admin
+from oxnack_admin.services.staff import audit_admin
 from ...services.paging import ListParams
 from . import bp
 from .access import role_required

@@ -10,9 +10,9 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from ...extensions import db, limiter
 from ...models.enums import StaffRole
-from ...services import audit
-from ...services.passwords import verify_password
-from ...services.staff import MIN_STAFF_PASSWORD, StaffError, authenticate, change_password
+from oxnack_admin.services.staff import audit
+from oxnack_admin.services.accounts.passwords import verify_password
+from oxnack_admin.services.staff.staff import MIN_STAFF_PASSWORD, StaffError, authenticate, change_password
 from . import bp
 from .access import role_required
 from .rendering import action_result, form_invalid

@@ -1,6 +1,7 @@
 """The dashboard: customers, servers, money over 30 days, queue health, recent staff actions."""
 from ...models.enums import StaffRole
-from ...services import dashboard, queues_admin
+from oxnack_admin.blueprints.console import dashboard_view as dashboard
+from oxnack_admin.services.ops import queues_admin
 from . import bp
 from .access import role_required
 from .rendering import render

@@ -4,7 +4,9 @@ from flask_login import current_user
 
 from ...extensions import db
 from ...models.enums import StaffRole
-from ...services import audit, mail, queues_admin
+from oxnack_admin.services.staff import audit
+from oxnack_admin.services.mail import mail
+from oxnack_admin.services.ops import queues_admin
 from . import bp
 from .access import role_required
 from .rendering import action_refused, action_result, render

@@ -9,8 +9,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 from ...extensions import db
 from ...models import MarketService
 from ...models.enums import StaffRole
-from ...services import market_admin
-from ...services.market_admin import MarketError, MarketValues
+from oxnack_admin.services.market import admin as market_admin
+from oxnack_admin.services.market.admin import MarketError, MarketValues
 from ...services.paging import ListParams
 from . import bp
 from .access import role_required

@@ -10,10 +10,10 @@ from wtforms.validators import DataRequired, InputRequired, NumberRange, Optiona
 from ...extensions import db
 from ...models import Promocode
 from ...models.enums import StaffRole
-from ...services import promocodes_admin
+from oxnack_admin.services.money import promocodes_admin
 from ...services.paging import ListParams
-from ...services.promocodes import MAX_PROMO_LENGTH
-from ...services.promocodes_admin import PromocodeError, PromocodeValues
+from oxnack_admin.services.money.promocodes import MAX_PROMO_LENGTH
+from oxnack_admin.services.money.promocodes_admin import PromocodeError, PromocodeValues
 from . import bp
 from .access import role_required
 from .rendering import action_refused, action_result, form_invalid, form_page, navigate, render

@@ -6,10 +6,12 @@ from ...clients.errors import RemoteError
 from ...extensions import db
 from ...models import ProvisioningRun
 from ...models.enums import StaffRole
-from ...services import audit, pool, provisioning
-from ...services.billing import InsufficientFunds
-from ...services.power import ACTIONS, PowerActionError, request_power_action
-from ...services.servers import ReleaseRefused, release_server
+from oxnack_admin.services.staff import audit
+from oxnack_admin.services.fleet import pool
+from oxnack_admin.services.provisioning import runs as provisioning_runs
+from oxnack_admin.services.money.ledger import InsufficientFunds
+from oxnack_admin.services.fleet.power import ACTIONS, PowerActionError, request_power_action
+from oxnack_admin.services.fleet.release import ReleaseRefused, release_server
 from . import bp
 from .access import role_required
 from .rendering import action_refused, action_result, render
@@ -63,8 +65,8 @@ def servers_retry(run_id: int):
     run = _run_or_404(run_id)
     back = url_for("console.servers_show", server_id=run.server_id)
     try:
-        provisioning.retry_run(run.id, current_user)
-    except (provisioning.RetryRefused, InsufficientFunds) as error:
+        provisioning_runs.retry_run(run.id, current_user)
+    except (provisioning_runs.RetryRefused, InsufficientFunds) as error:
         db.session.rollback()
         message = ("The customer's balance no longer covers this server; top it up first."
                    if isinstance(error, InsufficientFunds) else str(error).capitalize() + ".")

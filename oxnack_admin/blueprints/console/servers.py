@@ -8,9 +8,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from ...extensions import db
 from ...models import Server
 from ...models.enums import StaffRole
-from ...services import pool
+from oxnack_admin.services.fleet import pool
 from ...services.paging import ListParams
-from ...services.pool import PoolError, PoolVm
+from oxnack_admin.services.fleet.pool import PoolError, PoolVm
 from . import bp
 from .access import role_required
 from .rendering import action_result, form_invalid, form_page, navigate, render

@@ -8,8 +8,8 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 from ...extensions import db
 from ...models import Staff
 from ...models.enums import StaffRole
-from ...services import staff_admin
-from ...services.staff import MIN_STAFF_PASSWORD, StaffError
+from oxnack_admin.services.staff import staff_admin
+from oxnack_admin.services.staff.staff import MIN_STAFF_PASSWORD, StaffError
 from . import bp
 from .access import role_required
 from .rendering import action_refused, action_result, form_invalid, render
@@ -20,7 +20,7 @@ PAGES = ("console/staff/page.html", "console/staff/_panels.html")
 
 class NewStaffForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=254),
-                                          Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Not an e-mail address.")])
+                                             Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Not an e-mail address.")])
     name = StringField("Name", validators=[Optional(), Length(max=120)])
     role = SelectField("Role", choices=ROLE_CHOICES, default=StaffRole.SUPPORT.value)
     password = PasswordField("Initial password", validators=[DataRequired(), Length(min=MIN_STAFF_PASSWORD, max=200)])

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 from flask import Response, request, stream_with_context
 
 from ...models.enums import StaffRole
-from ...services import ledger
+from oxnack_admin.services.money import ledger_report
 from ...services.paging import ListParams
 from . import bp
 from .access import role_required
@@ -12,7 +12,7 @@ from .rendering import render
 
 
 def _params() -> ListParams:
-    return ListParams.from_args(request.args, ledger.SORTS, "when", "desc", ledger.FILTERS)
+    return ListParams.from_args(request.args, ledger_report.SORTS, "when", "desc", ledger_report.FILTERS)
 
 
 @bp.get("/transactions")
@@ -20,12 +20,12 @@ def _params() -> ListParams:
 def transactions():
     params = _params()
     return render("console/transactions/page.html", "console/transactions/_table.html", params=params,
-                  page=ledger.search(params), types=ledger.TYPES, statuses=ledger.STATUSES)
+                  page=ledger_report.search(params), types=ledger_report.TYPES, statuses=ledger_report.STATUSES)
 
 
 @bp.get("/transactions.csv")
 @role_required(StaffRole.SUPPORT)
 def transactions_csv():
     filename = f"oxnack-ledger-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}.csv"
-    return Response(stream_with_context(ledger.csv_lines(_params())), mimetype="text/csv",
+    return Response(stream_with_context(ledger_report.csv_lines(_params())), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

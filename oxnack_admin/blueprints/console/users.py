@@ -8,9 +8,9 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from ...extensions import db
 from ...models import User
 from ...models.enums import StaffRole
-from ...services import customers_admin
-from ...services.billing import InsufficientFunds
-from ...services.customers_admin import CustomerActionError
+from oxnack_admin.services.accounts import admin as accounts_admin
+from oxnack_admin.services.money.ledger import InsufficientFunds
+from oxnack_admin.services.accounts.admin import CustomerActionError
 from ...services.paging import ListParams
 from . import bp
 from .access import role_required
@@ -25,7 +25,7 @@ class AdjustBalanceForm(FlaskForm):
 
     def validate_amount(self, field) -> None:
         try:
-            self.parsed_amount = customers_admin.parse_amount(field.data)
+            self.parsed_amount = accounts_admin.parse_amount(field.data)
         except CustomerActionError as error:
             raise ValidationError(str(error)) from None
 
@@ -33,9 +33,9 @@ class AdjustBalanceForm(FlaskForm):
 @bp.get("/users")
 @role_required(StaffRole.SUPPORT)
 def users():
-    params = ListParams.from_args(request.args, customers_admin.SORTS, "id", "desc", customers_admin.FILTERS)
+    params = ListParams.from_args(request.args, accounts_admin.SORTS, "id", "desc", accounts_admin.FILTERS)
     return render("console/users/page.html", "console/users/_table.html", params=params,
-                  page=customers_admin.search_users(params))
+                  page=accounts_admin.search_users(params))
 
 
 @bp.get("/users/<int:user_id>")
@@ -52,7 +52,7 @@ def users_balance(user_id: int):
     if not form.validate_on_submit():
         return _detail(user, form, status=422, toast="Please correct the highlighted fields.")
     try:
-        customers_admin.adjust_balance(user, form.parsed_amount, form.reason.data, current_user)
+        accounts_admin.adjust_balance(user, form.parsed_amount, form.reason.data, current_user)
     except (CustomerActionError, InsufficientFunds) as error:
         db.session.rollback()
         message = "The balance does not cover this debit." if isinstance(error, InsufficientFunds) else str(error)
@@ -65,32 +65,32 @@ def users_balance(user_id: int):
 @bp.post("/users/<int:user_id>/verify")
 @role_required(StaffRole.ADMIN)
 def users_verify(user_id: int):
-    return _act(user_id, customers_admin.verify_email, "E-mail marked as verified.")
+    return _act(user_id, accounts_admin.verify_email, "E-mail marked as verified.")
 
 
 @bp.post("/users/<int:user_id>/resend-code")
 @role_required(StaffRole.SUPPORT)
 def users_resend(user_id: int):
-    return _act(user_id, customers_admin.resend_code, "A new registration code is on its way.")
+    return _act(user_id, accounts_admin.resend_code, "A new registration code is on its way.")
 
 
 @bp.post("/users/<int:user_id>/end-sessions")
 @role_required(StaffRole.ADMIN)
 def users_signout(user_id: int):
-    return _act(user_id, customers_admin.end_sessions, "Signed out everywhere: {} session(s) ended.")
+    return _act(user_id, accounts_admin.end_sessions, "Signed out everywhere: {} session(s) ended.")
 
 
 @bp.post("/users/<int:user_id>/block")
 @role_required(StaffRole.ADMIN)
 def users_block(user_id: int):
-    return _act(user_id, lambda user, staff: customers_admin.set_blocked(user, True, staff),
+    return _act(user_id, lambda user, staff: accounts_admin.set_blocked(user, True, staff),
                 "Customer blocked; {} session(s) ended.")
 
 
 @bp.post("/users/<int:user_id>/unblock")
 @role_required(StaffRole.ADMIN)
 def users_unblock(user_id: int):
-    return _act(user_id, lambda user, staff: customers_admin.set_blocked(user, False, staff), "Customer unblocked.")
+    return _act(user_id, lambda user, staff: accounts_admin.set_blocked(user, False, staff), "Customer unblocked.")
 
 
 def _act(user_id: int, action, message: str):
@@ -118,7 +118,7 @@ def _detail(user: User, form: AdjustBalanceForm | None = None, status: int = 200
 
 def _detail_context(user: User, form: AdjustBalanceForm) -> dict:
     db.session.refresh(user)
-    return {"account": customers_admin.overview(user), "form": form}
+    return {"account": accounts_admin.overview(user), "form": form}
 
 
 def _user_or_404(user_id: int) -> User:

@@ -1,7 +1,7 @@
 """GET /health: is this process able to reach PostgreSQL and Redis?"""
 from flask import Blueprint
 
-from ...services import health
+from oxnack_admin.services.ops import health
 
 bp = Blueprint("health", __name__)
 

@@ -2,7 +2,7 @@
 
 Answers {"status": ...}: "sended", "err_missing_fields", "err Unrecognized", "error".
 """
-from ...services import mail_relay
+from oxnack_admin.services.mail import mail_relay
 from ..classic import ClassicBlueprint, ClassicError, bare_status, json_object, rate_limited, text
 
 bp = ClassicBlueprint("mail_relay", __name__, shape=bare_status, messages={

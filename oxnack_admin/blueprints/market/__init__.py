@@ -2,7 +2,7 @@
 
 Errors answer {"error": "err"}, the only error the old API had.
 """
-from ...services import catalogue
+from oxnack_admin.services.orders import catalogue
 from ..classic import ClassicBlueprint, error_message
 
 bp = ClassicBlueprint("market", __name__, shape=error_message, messages=dict.fromkeys(

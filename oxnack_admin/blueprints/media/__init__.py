@@ -1,7 +1,7 @@
 """GET /media/<name>: images uploaded in the console (market services), public like the old links."""
 from flask import Blueprint, send_from_directory
 
-from ...services.market_admin import upload_folder
+from oxnack_admin.services.market.admin import upload_folder
 
 bp = Blueprint("media", __name__)
 

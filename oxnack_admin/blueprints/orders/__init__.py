@@ -2,8 +2,10 @@
 
 Errors answer {"status": "error", "message": "<message>"} with the legacy messages.
 """
-from ...services import catalogue, customer_servers, ordering, power, pricing, promocodes
-from ...services.billing import as_json_number
+from oxnack_admin.services.orders import catalogue, customer_servers, placement
+from oxnack_admin.services.fleet import power
+from oxnack_admin.services.money import pricing, promocodes
+from oxnack_admin.services.money.ledger import as_json_number
 from ..classic import ClassicBlueprint, ClassicError, json_object, rate_limited, require_customer, \
     require_customer_record, signed_in_account, status_error
 from . import bodies
@@ -12,17 +14,17 @@ bp = ClassicBlueprint("orders", __name__, shape=status_error)
 
 # Why an order was refused -> the legacy status and message.
 REFUSALS = {
-    ordering.OutsideLimits: (400, bodies.ORDER_OUT_OF_RANGE),
-    ordering.UnknownOS: (400, "bad os"),
-    ordering.UnknownCountry: (400, "bad country"),
-    ordering.InsufficientFunds: (402, "small balance"),
-    ordering.PoolEmpty: (501, "not server now"),
-    ordering.AccountBlocked: (403, "account blocked"),
+    placement.OutsideLimits: (400, bodies.ORDER_OUT_OF_RANGE),
+    placement.UnknownOS: (400, "bad os"),
+    placement.UnknownCountry: (400, "bad country"),
+    placement.InsufficientFunds: (402, "small balance"),
+    placement.PoolEmpty: (501, "not server now"),
+    placement.AccountBlocked: (403, "account blocked"),
 }
 
 
-@bp.errorhandler(ordering.OrderError)
-@bp.errorhandler(ordering.InsufficientFunds)
+@bp.errorhandler(placement.OrderError)
+@bp.errorhandler(placement.InsufficientFunds)
 def refuse_order(error: Exception):
     return bp.error_response(*REFUSALS[type(error)])
 
@@ -61,7 +63,7 @@ def calc_price():
 @rate_limited("RATELIMIT_ORDER", account=signed_in_account)
 def create_machine():
     user = require_customer_record("unlogin")
-    placed = ordering.place_order(user, bodies.order_from(json_object()))
+    placed = placement.place_order(user, bodies.order_from(json_object()))
     return {"status": "created", "message": f"Server started creating, server_id: {placed.server.id}"}, 201
 
 

@@ -1,7 +1,7 @@
 """Strict reading of the order bodies: exact JSON types, the legacy status and message for each fault."""
-from ...services import promocodes
-from ...services.ordering import Order
-from ...services.pricing import Shape
+from oxnack_admin.services.money import promocodes
+from oxnack_admin.services.orders.placement import Order
+from oxnack_admin.services.money.pricing import Shape
 from ..classic import ClassicError, is_storable, whole_number
 
 ORDER_FIELDS_MISSING = "not any confs: core, ram, hdd, promo, os"

@@ -1,0 +1,90 @@
+"""The simulator hypervisor: loopback Proxmox and pfSense for the embedded default (`make run`).
+
+The simulators live in the process that starts them; web, worker and scheduler processes
+reach them through the URLs and keys in `environment`, read by settings.py like real hosts.
+"""
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from oxnack_admin.extensions import db
+from oxnack_admin.models import Server
+from oxnack_admin.simulator.pfsense import PfSenseSimulator
+from oxnack_admin.simulator.proxmox import ProxmoxSimulator
+
+# A task the client stopped waiting for still ends, as it would on a real node.
+DEMO_TASK_SECONDS = 3.0
+
+
+@dataclass
+class StartedSimulators:
+    """Both simulators, running; unpacks as (proxmox, pfsense)."""
+
+    proxmox: ProxmoxSimulator
+    pfsense: PfSenseSimulator
+
+    def __iter__(self):
+        return iter((self.proxmox, self.pfsense))
+
+    @property
+    def servers(self) -> list:
+        """What to stop() at shutdown."""
+        return [self.proxmox, self.pfsense]
+
+    @property
+    def config(self) -> dict:
+        """App config keys pointing the real clients at the simulators."""
+        return {
+            "HYPERVISOR": "simulator",
+            "PROXMOX_URL": self.proxmox.url, "PROXMOX_NODE": self.proxmox.node,
+            "PROXMOX_USER": self.proxmox.user, "PROXMOX_TOKEN": self.proxmox.token, "PROXMOX_PASSWORD": "",
+            "PROXMOX_VERIFY_TLS": False,
+            "PFSENSE_URL": self.pfsense.url, "PFSENSE_API_KEY": self.pfsense.api_key, "PFSENSE_VERIFY_TLS": False,
+        }
+
+    @property
+    def environment(self) -> dict:
+        """The same as environment variables, for worker and web processes started next."""
+        return {
+            "OXNACK_HYPERVISOR": "simulator",
+            "OXNACK_PROXMOX_URL": self.proxmox.url, "OXNACK_PROXMOX_NODE": self.proxmox.node,
+            "OXNACK_PROXMOX_USER": self.proxmox.user, "OXNACK_PROXMOX_TOKEN": self.proxmox.token,
+            "OXNACK_PROXMOX_PASSWORD": "", "OXNACK_PROXMOX_VERIFY_TLS": "0",
+            "OXNACK_PFSENSE_URL": self.pfsense.url, "OXNACK_PFSENSE_API_KEY": self.pfsense.api_key,
+        }
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+
+def start_simulators(app_config, pool_vms: Iterable[Server] | None = None, *, proxmox_port: int = 0,
+                     pfsense_port: int = 0, host: str = "127.0.0.1") -> StartedSimulators:
+    """Start both simulators on loopback with every pool VM registered in the Proxmox one.
+
+    Without `pool_vms` the servers table is read, so call it inside an app context.
+    """
+    proxmox = ProxmoxSimulator(node=app_config.get("PROXMOX_NODE") or "pve", host=host, port=proxmox_port,
+                               task_polls_before_done=1, task_seconds_before_done=DEMO_TASK_SECONDS)
+    pfsense = PfSenseSimulator(host=host, port=pfsense_port)
+    if pool_vms is None:
+        pool_vms = db.session.scalars(select(Server).order_by(Server.id)).all()
+    for server in pool_vms:
+        register_vm(proxmox, server, app_config)
+    proxmox.start()
+    try:
+        pfsense.start()
+    except Exception:
+        proxmox.stop()
+        raise
+    return StartedSimulators(proxmox, pfsense)
+
+
+def register_vm(proxmox: ProxmoxSimulator, server: Server, app_config) -> None:
+    """Make a servers row exist in the simulated node as its pool clone would (sold ones as sold)."""
+    min_hdd = int(app_config.get("MIN_HDD", 15))
+    proxmox.add_vm(server.id, name=server.name or f"pool-{server.os or 'vm'}-{server.id}",
+                   cores=server.cores or 1, memory=(server.ram or 1) * 1024,
+                   disk_gb=max(server.hdd or min_hdd, min_hdd),
+                   status="running" if server.status == "on" else "stopped")

@@ -1,0 +1,129 @@
+"""Customer sessions: one row per signed-in device, keyed by the SHA-256 of the cookie token.
+
+The token itself is only ever in the customer's cookie; a leaked `sessions` table opens nothing.
+"""
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import delete, select, update
+
+from oxnack_admin.extensions import autocommit, db
+from oxnack_admin.models import User, UserSession
+
+COOKIE_NAME = "session_id"
+TOKEN_BYTES = 32
+MAX_TOKEN_LENGTH = 256  # anything longer is not ours (nor a legacy cookie): no query for it
+# last_seen_at is for the console ("active 3 minutes ago"), not security: one write a minute is plenty.
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def lifetime() -> timedelta:
+    return timedelta(days=current_app.config["CUSTOMER_SESSION_DAYS"])
+
+
+def start_session(user: User, *, ip: str | None = None, user_agent: str | None = None) -> str:
+    """Open a session for `user` in the caller's transaction; returns the cookie token."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    db.session.add(UserSession(user_id=user.id, token_hash=hash_token(token),
+                               expires_at=datetime.now(timezone.utc) + lifetime(),
+                               ip=ip, user_agent=(user_agent or "").replace("\x00", "")[:300] or None))
+    db.session.flush()
+    return token
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    """The signed-in customer as of this request, for reading; views that change them load `User` by id."""
+
+    id: int
+    username: str | None
+    mail: str | None
+    balance: Decimal | None
+    date_start: str | None  # legacy 'dd.mm.yyyy'
+    date_stop: str | None
+
+    @classmethod
+    def of(cls, user: User) -> "Customer":
+        return cls(user.id, user.username, user.mail, user.balance, user.date_start, user.date_stop)
+
+
+def customer_for_token(token: str | None) -> Customer | None:
+    """The signed-in, unblocked customer for a cookie token, or None. One indexed query."""
+    if not token or len(token) > MAX_TOKEN_LENGTH or not token.isprintable():
+        return None
+    customer = _customer_by_session(token)
+    if customer is None:
+        customer = _adopt_legacy_cookie(token)
+    return customer
+
+
+# Plain SQL on the autocommit pool: this runs on nearly every request, and the ORM's loading
+# and the transaction's BEGIN/ROLLBACK round trips cost several times the query itself. The
+# database's clock decides expiry and staleness: no timestamps to adapt or parse in Python.
+_SESSION_LOOKUP = (
+    "SELECT users.id, users.username, users.mail, users.balance, users.date_start, users.date_stop,"
+    " sessions.id, sessions.last_seen_at <= now() - %(resolution)s::interval"
+    " FROM users JOIN sessions ON sessions.user_id = users.id"
+    " WHERE sessions.token_hash = %(token_hash)s AND sessions.expires_at > now() AND users.blocked_at IS NULL"
+)
+_TOUCH_SESSION = "UPDATE sessions SET last_seen_at = now() WHERE id = %(session_id)s"
+_RESOLUTION = f"{int(LAST_SEEN_RESOLUTION.total_seconds())} seconds"
+
+
+def _customer_by_session(token: str) -> Customer | None:
+    with autocommit.connect() as connection:
+        row = connection.exec_driver_sql(
+            _SESSION_LOOKUP, {"token_hash": hash_token(token), "resolution": _RESOLUTION}).first()
+        if row is None:
+            return None
+        *fields, session_id, seen_long_ago = row
+        if seen_long_ago:
+            connection.exec_driver_sql(_TOUCH_SESSION, {"session_id": session_id})
+    return Customer(*fields)
+
+
+def _adopt_legacy_cookie(token: str) -> Customer | None:
+    """An imported user's old `users.cookie` works once more, then lives on as a hashed session."""
+    user_id = db.session.execute(
+        update(User).where(User.cookie == token, User.blocked_at.is_(None)).values(cookie=None)
+        .returning(User.id)
+    ).scalar_one_or_none()
+    if user_id is None:
+        # A concurrent request may have just moved this very cookie into `sessions`.
+        return _customer_by_session(token)
+    db.session.add(UserSession(user_id=user_id, token_hash=hash_token(token),
+                               expires_at=datetime.now(timezone.utc) + lifetime()))
+    db.session.commit()
+    return Customer.of(db.session.get(User, user_id))
+
+
+def end_all_sessions(user_id: int) -> int:
+    """Sign a customer out everywhere (and void an unused legacy cookie); returns sessions ended."""
+    ended = db.session.execute(delete(UserSession).where(UserSession.user_id == user_id)).rowcount
+    db.session.execute(update(User).where(User.id == user_id, User.cookie.is_not(None)).values(cookie=None))
+    return ended
+
+
+def end_session(token: str) -> bool:
+    """Sign one device out."""
+    return bool(db.session.execute(delete(UserSession).where(UserSession.token_hash == hash_token(token))).rowcount)
+
+
+def active_sessions(user_id: int) -> list[UserSession]:
+    """A customer's unexpired sessions, newest activity first (for the console)."""
+    return list(db.session.scalars(
+        select(UserSession).where(UserSession.user_id == user_id, UserSession.expires_at > datetime.now(timezone.utc))
+        .order_by(UserSession.last_seen_at.desc())))
+
+
+def purge_expired_sessions() -> int:
+    """Delete expired session rows (for a periodic job); returns how many."""
+    return db.session.execute(delete(UserSession).where(UserSession.expires_at <= datetime.now(timezone.utc))).rowcount

@@ -1,0 +1,96 @@
+"""Power actions on a customer's VM: asked for here, carried out by the `jobs.power` job."""
+import logging
+
+from flask import current_app
+from sqlalchemy import select
+
+from oxnack_admin.clients.errors import RemoteError
+from oxnack_admin.extensions import db
+from oxnack_admin.models import ProvisioningRun, Server
+from oxnack_admin.models.enums import RunState, ServerStatus
+from oxnack_admin.services.staff import audit
+from oxnack_admin.services.fleet import hypervisor, vm_locks
+from oxnack_admin.services.ops import queueing
+
+log = logging.getLogger(__name__)
+
+ACTIONS = ("start", "stop", "restart")
+
+
+class PowerActionError(Exception):
+    """The action cannot be queued; `status` is the HTTP status that fits."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+def request_power_action(server: Server, action: str, requested_by: str = "customer") -> str:
+    """Take the VM's lock for this action and queue the job; returns the job id.
+
+    The lock is taken here, not in the job, so a second click gets 409 at once instead of
+    queueing behind the first. The job releases it when it ends.
+    """
+    if action not in ACTIONS:
+        raise PowerActionError(f"unknown action; use one of: {', '.join(ACTIONS)}", 400)
+    unfinished = db.session.scalar(select(ProvisioningRun.id).where(
+        ProvisioningRun.server_id == server.id, ProvisioningRun.state.in_([RunState.PENDING, RunState.RUNNING])))
+    if unfinished:
+        raise PowerActionError("server is still being created", 409)
+    token = vm_locks.acquire(server.id, f"power:{action}")
+    if token is None:
+        raise PowerActionError("another action is running on this server", 409)
+    job = queueing.enqueue(queueing.DEFAULT, "jobs.power.run_power_action", server.id, action, token,
+                           requested_by, job_timeout=vm_locks.DEFAULT_TTL_SECONDS)
+    return job.id
+
+
+def carry_out_power_action(server_id: int, action: str, requested_by: str) -> str:
+    """Do the action on Proxmox and record the state read back from it; returns that status.
+
+    `stop` asks the guest to shut down within PROXMOX_SHUTDOWN_TIMEOUT, then powers it off hard.
+    The status is read back even when the action failed, so the row never shows a wish.
+    """
+    server = db.session.get(Server, server_id)
+    if server is None:
+        raise LookupError(f"no server {server_id}")
+    proxmox = hypervisor.proxmox_client(server.node)
+    before = server.status
+    try:
+        if action == "start":
+            proxmox.start(server_id)
+        elif action == "stop":
+            _stop_gracefully(proxmox, server_id)
+        elif action == "restart":
+            # A stopped VM has nothing to reboot; starting it is what the customer wants.
+            if proxmox.current_status(server_id) == "running":
+                proxmox.reboot(server_id)
+            else:
+                proxmox.start(server_id)
+        else:
+            raise ValueError(f"unknown power action {action!r}")
+    finally:
+        _record_status(server, proxmox, action, requested_by, before)
+    return server.status
+
+
+def _stop_gracefully(proxmox, server_id: int) -> None:
+    try:
+        proxmox.shutdown(server_id, timeout=current_app.config["PROXMOX_SHUTDOWN_TIMEOUT"])
+    except RemoteError as exc:
+        log.warning("server %s: graceful shutdown failed (%s); stopping it hard", server_id, exc)
+    if proxmox.current_status(server_id) != "stopped":
+        proxmox.stop(server_id)
+
+
+def _record_status(server: Server, proxmox, action: str, requested_by: str, before: str | None) -> None:
+    try:
+        real = proxmox.current_status(server.id)
+    except RemoteError as exc:
+        log.warning("server %s: cannot read the status back after %s: %s", server.id, action, exc)
+        db.session.rollback()
+        return
+    server.status = ServerStatus.ON if real == "running" else ServerStatus.OFF
+    audit.record(None, f"server.power.{action}", "server", server.id, before={"status": before},
+                 after={"status": server.status, "requested_by": requested_by})
+    db.session.commit()

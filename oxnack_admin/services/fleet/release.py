@@ -1,0 +1,77 @@
+"""A pool VM's life after a sale: released back to the pool, with its firewall entries removed."""
+import logging
+
+from sqlalchemy import select
+
+from oxnack_admin.extensions import db
+from oxnack_admin.models import ProvisioningRun, Server
+from oxnack_admin.models.enums import RunState, ServerStatus
+from oxnack_admin.services.staff import audit
+from oxnack_admin.services.fleet import hypervisor, vm_locks
+
+log = logging.getLogger(__name__)
+
+
+class ReleaseRefused(Exception):
+    """The server cannot be released now; the message says why (for the console)."""
+
+
+def network_descr(server_id: int) -> str:
+    """The description our NAT and firewall objects carry: how they are found again, even without ids."""
+    return f"oxnack vm {server_id}"
+
+
+def return_to_pool(server: Server) -> None:
+    """Forget the owner and everything made for them, so the VM can be sold again (caller commits)."""
+    for column in ("username", "passwd", "name", "discription", "mac", "network_refs", "attention",
+                   "rented_at", "paid_until"):
+        setattr(server, column, None)
+    server.busy = False
+
+
+def release_server(server_id: int, actor) -> Server:
+    """Stop the VM, remove its pfSense entries and put it back in the pool; the caller commits.
+
+    Refused while a provisioning run is unfinished or another operation holds the VM. Remote
+    failures propagate (nothing changes in the database), so staff can simply try again.
+    """
+    server = db.session.execute(select(Server).where(Server.id == server_id).with_for_update()).scalar_one_or_none()
+    if server is None:
+        raise ReleaseRefused(f"no server {server_id}")
+    unfinished = db.session.scalar(select(ProvisioningRun.id).where(
+        ProvisioningRun.server_id == server_id, ProvisioningRun.state.in_([RunState.PENDING, RunState.RUNNING])))
+    if unfinished:
+        raise ReleaseRefused(f"server {server_id} is still being provisioned (run {unfinished})")
+    token = vm_locks.acquire(server_id, "release")
+    if token is None:
+        raise ReleaseRefused(f"another operation is running on server {server_id} ({vm_locks.holder(server_id)})")
+    before = {"username": server.username, "busy": server.busy, "attention": server.attention,
+              "network_refs": server.network_refs}
+    try:
+        _remove_network(server)
+        proxmox = hypervisor.proxmox_client(server.node)
+        proxmox.stop(server.id)  # the previous owner's access ends now; pool VMs wait powered off
+        server.status = ServerStatus.OFF
+    finally:
+        vm_locks.release(server_id, token)
+    return_to_pool(server)
+    audit.record(actor, "server.release", "server", server_id, before=before, after={"busy": False})
+    return server
+
+
+def _remove_network(server: Server) -> None:
+    """Delete the DHCP mapping, 1:1 NAT and WAN rule by identity (pfSense ids shift on delete)."""
+    refs = server.network_refs or {}
+    mapping = refs.get("dhcp_static_mapping") or {}
+    mac = mapping.get("mac") or server.mac
+    descr = network_descr(server.id)
+    if not refs and not mac:
+        return  # never reached the firewall
+    pfsense = hypervisor.pfsense_client()
+    if mac:
+        pfsense.delete_static_mapping(mac=mac)
+    pfsense.delete_one_to_one_nat(descr=(refs.get("one_to_one_nat") or {}).get("descr", descr))
+    pfsense.delete_rule(descr=(refs.get("wan_pass_rule") or {}).get("descr", descr))
+    pfsense.apply_dhcp()
+    pfsense.apply_firewall()
+    log.info("pfsense entries of server %s removed", server.id)

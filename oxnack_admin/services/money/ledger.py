@@ -1,0 +1,65 @@
+"""The ledger: every change of a balance is one conditional UPDATE plus one `transactions` row.
+
+Callers own the database transaction: these functions flush but never commit, so a money
+movement and whatever it pays for (a claimed VM, a proxy) commit or roll back together.
+"""
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from oxnack_admin.extensions import db
+from oxnack_admin.models import Transaction, User
+from oxnack_admin.models.enums import TransactionStatus
+
+
+class InsufficientFunds(Exception):
+    """The balance does not cover a debit."""
+
+
+def legacy_date(moment: datetime | None = None) -> str:
+    """The legacy 'dd.mm.yyyy' text the old services wrote and read."""
+    return (moment or datetime.now(timezone.utc)).strftime("%d.%m.%Y")
+
+
+def move_money(user_id: int, amount: Decimal | int, kind: str, description: str, *,
+               server_id: int | None = None, staff_id: int | None = None,
+               idempotency_key: str | None = None, allow_negative: bool = False,
+               status: str = TransactionStatus.CONFIRMED) -> Transaction | None:
+    """Credit (amount > 0) or debit (amount < 0) a balance and record it.
+
+    Debits never take a balance below zero unless `allow_negative`: raises InsufficientFunds.
+    With an `idempotency_key` that was used before, nothing moves and None is returned.
+    """
+    amount = Decimal(amount)
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise LookupError(f"no user {user_id}")
+    values = dict(username=user.username, tg_id=user.tg_id, user_id=user_id, type=kind, amount=amount,
+                  date=legacy_date(), discription=description, status=status, server_id=server_id,
+                  staff_id=staff_id, idempotency_key=idempotency_key)
+    # The ledger row goes first: its unique key is what makes a retried refund a no-op.
+    inserted = db.session.execute(
+        insert(Transaction).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(Transaction.id)
+    ).scalar_one_or_none()
+    if inserted is None:
+        return None
+    change = update(User).where(User.id == user_id).values(balance=User.balance + amount)
+    if amount < 0 and not allow_negative:
+        change = change.where(User.balance + amount >= 0)
+    if db.session.execute(change.returning(User.balance)).scalar_one_or_none() is None:
+        raise InsufficientFunds(f"balance of user {user_id} does not cover {amount}")
+    db.session.expire(user, ["balance"])
+    return db.session.get(Transaction, inserted)
+
+
+def balance_of(user_id: int) -> Decimal:
+    return db.session.execute(select(User.balance).where(User.id == user_id)).scalar_one()
+
+
+def as_json_number(amount: Decimal | None) -> int | float:
+    """Legacy clients expect plain numbers: whole amounts as integers."""
+    amount = amount or Decimal(0)
+    return int(amount) if amount == amount.to_integral_value() else float(amount)

@@ -1,0 +1,312 @@
+"""Provisioning runs: opened by an order, carried out step by step by `jobs.provisioning`.
+
+A run is one row plus a row per step. `advance` resumes at the first step not done and commits
+every state change as it happens, so a crash, an RQ retry or a staff retry continues exactly
+where the last attempt stopped. Two guards keep attempts apart: a PostgreSQL advisory lock per
+run, held on its own connection so it dies with a killed worker, and the per-VM Redis lock
+shared with power actions.
+"""
+import contextlib
+import logging
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+from flask import current_app
+from rq import Retry
+from sqlalchemy import func, select, text
+
+from oxnack_admin.extensions import db
+from oxnack_admin.models import ProvisioningRun, ProvisioningStep, Server, Transaction, User
+from oxnack_admin.models.enums import PROVISIONING_STEPS, RunState, TransactionType
+from oxnack_admin.services.staff import audit
+from oxnack_admin.services.money import ledger
+from oxnack_admin.services.mail import mail
+from oxnack_admin.services.ops import queueing
+from oxnack_admin.services.fleet import vm_locks
+from oxnack_admin.services.provisioning.steps import STEPS, Facts, StepContext
+from oxnack_admin.services.ops.retryable import describe, is_transient
+from oxnack_admin.services.fleet.release import return_to_pool
+
+log = logging.getLogger(__name__)
+
+JOB = "jobs.provisioning.provision_server"
+ADVISORY_LOCK_CLASS = 7301  # first key of the runs' advisory locks; the second is the run id
+
+
+class VmBusy(Exception):
+    """Another operation holds the VM's lock; provisioning tries again later."""
+
+    retryable = True
+
+
+class RetryRefused(Exception):
+    """Staff cannot retry (or fail) this run now; the message says why."""
+
+
+def open_run(server: Server, user: User, *, cores: int, ram: int, hdd: int, os: str, price: Decimal,
+             promo: str | None, order_transaction_id: int | None) -> ProvisioningRun:
+    """Record a run with every step pending, in the caller's transaction."""
+    run = ProvisioningRun(server_id=server.id, user_id=user.id, cores=cores, ram=ram, hdd=hdd, os=os,
+                          price=price, promo=promo, order_transaction_id=order_transaction_id,
+                          steps=[ProvisioningStep(position=i, name=name) for i, name in enumerate(PROVISIONING_STEPS)])
+    db.session.add(run)
+    db.session.flush()
+    return run
+
+
+def retry_policy() -> Retry | None:
+    """RQ retries for transient failures, from PROVISIONING_RETRY_INTERVALS (seconds)."""
+    intervals = [int(seconds) for seconds in current_app.config.get("PROVISIONING_RETRY_INTERVALS") or []]
+    return Retry(max=len(intervals), interval=intervals) if intervals else None
+
+
+def schedule(run: ProvisioningRun) -> None:
+    """Queue the run's job once the order commits."""
+    queueing.enqueue_after_commit(queueing.PROVISIONING, JOB, run.id, **_job_options())
+
+
+def _job_options() -> dict:
+    return {"retry": retry_policy(), "job_timeout": current_app.config.get("PROVISIONING_JOB_TIMEOUT", 3600)}
+
+
+def advance(run_id: int, *, job_id: str | None = None, last_attempt: bool = True) -> ProvisioningRun | None:
+    """Carry the run on from its first step not done; commits as it goes and raises when a step fails.
+
+    On a permanent failure, or a transient one on the `last_attempt`, the run is failed for good
+    (refund, VM handled, customer told) before the error is raised again.
+    """
+    with _exclusive(run_id) as ours:
+        if not ours:
+            log.info("provisioning run %s is being carried out by another worker", run_id)
+            return None
+        run = db.session.get(ProvisioningRun, run_id)
+        if run is None or run.is_final:
+            return run
+        server_id = run.server_id
+        try:
+            token = _take_vm_lock(run)
+            try:
+                _carry_out(run, job_id)
+            finally:
+                vm_locks.release(server_id, token)
+        except Exception as exc:
+            if last_attempt or not is_transient(exc):
+                _give_up(run_id, describe(exc), transient=is_transient(exc))
+            raise
+        return run
+
+
+def fail_run(run_id: int, reason: str, *, transient: bool = False) -> ProvisioningRun:
+    """Fail the run for good: refund once, handle the VM, tell the customer. Safe to call twice."""
+    with _exclusive(run_id) as ours:
+        if not ours:
+            raise RetryRefused(f"provisioning run {run_id} is being carried out right now")
+        return _give_up(run_id, reason, transient=transient)
+
+
+def retry_run(run_id: int, actor) -> ProvisioningRun:
+    """Staff retry from the failed step; a refunded customer is charged again. The caller commits.
+
+    A refunded run is paid for again through the ledger (refused when the balance does not cover
+    it), so every delivered server is paid exactly once. A run still pending or running is only
+    queued again (e.g. after a worker died); the per-run lock keeps two attempts apart.
+    """
+    run = db.session.execute(select(ProvisioningRun).where(ProvisioningRun.id == run_id)
+                             .with_for_update()).scalar_one_or_none()
+    if run is None:
+        raise RetryRefused(f"no provisioning run {run_id}")
+    if run.state == RunState.DONE:
+        raise RetryRefused(f"provisioning run {run_id} is already done")
+    before = {"state": run.state, "error": run.error, "refund_transaction_id": run.refund_transaction_id}
+    if run.state == RunState.FAILED:
+        _reclaim(run, actor)
+        for step in run.steps:
+            if step.state in (RunState.FAILED, RunState.RUNNING):
+                step.state = RunState.PENDING
+        run.state, run.error, run.finished_at = RunState.PENDING, None, None
+    audit.record(actor, "provisioning.retry", "provisioning_run", run.id, before=before,
+                 after={"state": run.state, "refund_transaction_id": run.refund_transaction_id})
+    db.session.flush()
+    schedule(run)
+    return run
+
+
+def resume_stuck_runs(older_than_minutes: float | None = None) -> list[int]:
+    """Queue again every unfinished run untouched for a while (its worker died or its job was lost)."""
+    minutes = current_app.config["PROVISIONING_STUCK_MINUTES"] if older_than_minutes is None else older_than_minutes
+    cutoff = _now() - timedelta(minutes=minutes)
+    run_ids = list(db.session.scalars(select(ProvisioningRun.id).where(
+        ProvisioningRun.state.in_([RunState.PENDING, RunState.RUNNING]), ProvisioningRun.updated_at <= cutoff)))
+    for run_id in run_ids:
+        log.warning("provisioning run %s looks stuck; queueing it again", run_id)
+        queueing.enqueue(queueing.PROVISIONING, JOB, run_id, **_job_options())
+    return run_ids
+
+
+# --- carrying a run out ------------------------------------------------------------------------
+
+def _carry_out(run: ProvisioningRun, job_id: str | None) -> None:
+    run.state, run.job_id, run.updated_at = RunState.RUNNING, job_id or run.job_id, _now()
+    db.session.commit()
+    for step in run.steps:
+        if step.state != RunState.DONE:
+            _carry_out_step(run, step)
+    run.state, run.error, run.finished_at = RunState.DONE, None, _now()
+    audit.record(None, "provisioning.done", "provisioning_run", run.id, after={"server_id": run.server_id})
+    db.session.commit()
+    log.info("provisioning run %s done: server %s is running", run.id, run.server_id)
+
+
+def _carry_out_step(run: ProvisioningRun, step: ProvisioningStep) -> None:
+    server = db.session.get(Server, run.server_id)
+    context = StepContext(Facts.of(run, server, db.session.get(User, run.user_id)), server)
+    name, attempt, started = step.name, step.attempts + 1, _now()
+    step.state, step.attempts, step.started_at, step.finished_at = RunState.RUNNING, attempt, started, None
+    run.updated_at = started
+    # The record shows where an attempt is, even if the worker dies in the step. The commit also
+    # ends the transaction: the step reads `facts`, so none stays open during remote calls.
+    db.session.commit()
+    log.info("provisioning run %s: %s (attempt %s)", context.facts.run_id, name, attempt)
+    try:
+        result = STEPS[name](context)
+    except Exception as exc:
+        db.session.rollback()
+        error = describe(exc)
+        step.state, step.error, step.finished_at = RunState.FAILED, error, _now()
+        run.error = f"{name}: {error}"
+        db.session.commit()
+        log.warning("provisioning run %s: %s failed: %s", context.facts.run_id, name, error)
+        raise
+    step.state, step.result, step.error, step.finished_at = RunState.DONE, result, None, _now()
+    db.session.commit()
+
+
+def _give_up(run_id: int, reason: str, transient: bool) -> ProvisioningRun:
+    """Mark the run failed, refund once, settle the VM, tell the customer; commits."""
+    db.session.rollback()
+    run = db.session.execute(select(ProvisioningRun).where(ProvisioningRun.id == run_id)
+                             .with_for_update()).scalar_one()
+    if run.state == RunState.DONE:
+        db.session.rollback()
+        return run
+    if run.state == RunState.FAILED:  # a repeated call only makes sure of the refund; the first reason stays
+        _refund_once(run)
+        db.session.commit()
+        return run
+    now = _now()
+    for step in run.steps:
+        if step.state == RunState.RUNNING:
+            step.state, step.error, step.finished_at = RunState.FAILED, reason, now
+    run.state, run.error, run.finished_at = RunState.FAILED, reason, now
+    _refund_once(run)
+    settled = _settle_vm(run, reason, transient)
+    user = db.session.get(User, run.user_id)
+    if user.mail:
+        mail.queue_templated_mail(user.mail, "provisioning_failed", server_id=run.server_id,
+                                  price=ledger.as_json_number(run.price), cores=run.cores, ram=run.ram,
+                                  hdd=run.hdd, os=run.os)
+    audit.record(None, "provisioning.failed", "provisioning_run", run.id,
+                 after={"reason": reason, "vm": settled, "refund_transaction_id": run.refund_transaction_id})
+    db.session.commit()
+    log.warning("provisioning run %s failed for good: %s", run_id, reason)
+    return run
+
+
+def _refund_once(run: ProvisioningRun) -> None:
+    if run.refund_transaction_id is not None:
+        return
+    recharges = _recharge_count(run)
+    # The first refund keeps the plain key; each staff re-charge gets its own refund key.
+    key = f"refund:provisioning:{run.id}" + (f":{recharges}" if recharges else "")
+    refund = ledger.move_money(run.user_id, run.price, TransactionType.REFUND,
+                               f"refund: server {run.server_id} could not be created", server_id=run.server_id,
+                               idempotency_key=key)
+    if refund is None:  # refunded by an earlier call whose run update was lost: link that row
+        refund = db.session.scalar(select(Transaction).where(Transaction.idempotency_key == key))
+    run.refund_transaction_id = refund.id
+
+
+def _settle_vm(run: ProvisioningRun, reason: str, transient: bool) -> str:
+    """Back to the pool when nothing but step 1 was tried and the error may pass; else flag for staff.
+
+    Step 1 overwrites everything it sets on the next order, so a VM that failed there (Proxmox
+    down, a backup lock) is as good as new. After a later step the disk may be grown, firewall
+    entries made or the VM running with the customer's password; after a permanent error the next
+    order would fail the same way. Those stay with the owner, flagged, until staff retry or release.
+    """
+    server = db.session.execute(select(Server).where(Server.id == run.server_id).with_for_update()).scalar_one()
+    failed_step = next((s.name for s in run.steps if s.state == RunState.FAILED), "start")
+    touched = any(step.state == RunState.DONE for step in run.steps) or bool(server.network_refs)
+    if transient and not touched:
+        return_to_pool(server)
+        return "returned to the pool"
+    server.attention = f"provisioning run {run.id} failed at {failed_step}: {reason}"[:500]
+    return "flagged for staff"
+
+
+def _reclaim(run: ProvisioningRun, actor) -> None:
+    """Make the run's VM the customer's again and, if they were refunded, charge them again."""
+    server = db.session.execute(select(Server).where(Server.id == run.server_id).with_for_update()).scalar_one()
+    user = db.session.get(User, run.user_id)
+    still_theirs = server.busy and server.username == user.username
+    if not still_theirs and not server.is_free:
+        raise RetryRefused(f"VM {server.id} went back to the pool and is taken now; the customer can order again")
+    if run.refund_transaction_id is not None and ledger.balance_of(user.id) < run.price:
+        raise RetryRefused(f"the customer was refunded {run.price} and their balance no longer covers it; "
+                           "ask them to top up, or they can order again")
+    if not still_theirs:
+        server.busy, server.username = True, user.username
+        server.discription = f"promocode: {run.promo}" if run.promo else None
+        server.rented_at = _now()
+        server.paid_until = server.rented_at + timedelta(days=current_app.config["RENTAL_DAYS"])
+    if run.refund_transaction_id is not None:
+        ledger.move_money(user.id, -run.price, TransactionType.ORDER,
+                          f"server {server.id}: provisioning retried by staff", server_id=server.id,
+                          staff_id=getattr(actor, "id", None),
+                          idempotency_key=f"charge:provisioning:{run.id}:{_recharge_count(run) + 1}")
+        run.refund_transaction_id = None
+    server.attention = None
+
+
+def _recharge_count(run: ProvisioningRun) -> int:
+    return db.session.scalar(select(func.count(Transaction.id)).where(
+        Transaction.idempotency_key.like(f"charge:provisioning:{run.id}:%")))
+
+
+def _take_vm_lock(run: ProvisioningRun) -> str:
+    ttl = current_app.config.get("PROVISIONING_LOCK_TTL", vm_locks.DEFAULT_TTL_SECONDS)
+    purpose = f"provision:{run.id}"
+    token = vm_locks.acquire(run.server_id, purpose, ttl)
+    if token:
+        return token
+    held_by = vm_locks.holder(run.server_id) or ""
+    if held_by.startswith(purpose + ":"):
+        # An earlier attempt of this very run died holding it: we hold the run's advisory lock,
+        # so that attempt is gone and the VM lock is ours to take over.
+        vm_locks.release(run.server_id, held_by)
+        token = vm_locks.acquire(run.server_id, purpose, ttl)
+        if token:
+            return token
+    raise VmBusy(f"VM {run.server_id} is busy ({held_by or 'locked'}); provisioning will try again")
+
+
+@contextlib.contextmanager
+def _exclusive(run_id: int):
+    """Yield True if this process now owns the run. Session-level advisory lock on a dedicated
+    connection: released when we finish, and by PostgreSQL itself when a worker is killed."""
+    connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        ours = connection.scalar(text("SELECT pg_try_advisory_lock(:kind, :id)"),
+                                 {"kind": ADVISORY_LOCK_CLASS, "id": run_id})
+        try:
+            yield bool(ours)
+        finally:
+            if ours:
+                connection.execute(text("SELECT pg_advisory_unlock(:kind, :id)"),
+                                   {"kind": ADVISORY_LOCK_CLASS, "id": run_id})
+    finally:
+        connection.close()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,49 @@
+"""Staff accounts as owners manage them: create, change role, deactivate.
+
+Only an active owner gets here and never about themselves, so an active owner always remains.
+"""
+from sqlalchemy import select
+
+from oxnack_admin.extensions import db
+from oxnack_admin.models import Staff
+from oxnack_admin.models.enums import StaffRole
+from oxnack_admin.services.staff import audit
+from oxnack_admin.services.staff.staff import StaffError, create_staff
+
+
+def all_staff() -> list[Staff]:
+    return list(db.session.scalars(select(Staff).order_by(Staff.active.desc(), Staff.email)))
+
+
+def create(email: str, role: str, password: str, name: str | None, actor) -> Staff:
+    staff = create_staff(email, role, password, name=name)
+    audit.record(actor, "staff.create", "staff", staff.id, after=_snapshot(staff))
+    return staff
+
+
+def set_role(staff: Staff, role: str, actor) -> None:
+    if role not in set(StaffRole):
+        raise StaffError(f"role must be one of {', '.join(StaffRole)}")
+    if staff.id == actor.id:
+        raise StaffError("You cannot change your own role.")
+    if staff.role == role:
+        raise StaffError(f"{staff.email} is already {role}.")
+    before = _snapshot(staff)
+    staff.role = role
+    audit.record(actor, "staff.set_role", "staff", staff.id, before=before, after=_snapshot(staff))
+
+
+def set_active(staff: Staff, active: bool, actor) -> None:
+    """Deactivating signs the account out at its next request (the loader refuses inactive staff)."""
+    if staff.id == actor.id:
+        raise StaffError("You cannot deactivate yourself.")
+    if bool(staff.active) == active:
+        raise StaffError(f"{staff.email} is already " + ("active." if active else "deactivated."))
+    before = _snapshot(staff)
+    staff.active = active
+    audit.record(actor, "staff.activate" if active else "staff.deactivate", "staff", staff.id,
+                 before=before, after=_snapshot(staff))
+
+
+def _snapshot(staff: Staff) -> dict:
+    return {"email": staff.email, "name": staff.name, "role": staff.role, "active": bool(staff.active)}
