@@ -2,7 +2,9 @@
 #
 # These values ARE the defaults (the app loads this file first). Real values go in
 # `instance/config.py` (or the file named by OXNACK_CONFIG), which git ignores, or in
-# environment variables; see ENVIRONMENT in oxnack_admin/settings.py for the names.
+# the environment: every setting here can be set as OXNACK_<NAME> (typed like its default:
+# 0/1 for booleans, JSON or comma-separated for lists, JSON for dicts), plus DATABASE_URL,
+# REDIS_URL and SECRET_KEY.
 
 # --- Runtime --------------------------------------------------------------------
 OXNACK_ENV = "production"  # "production" refuses default secrets; "development" for local work

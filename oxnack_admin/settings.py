@@ -1,5 +1,9 @@
 """Configuration loading: defaults, then the instance config file, then the environment."""
+import json
 import os
+import re
+from decimal import Decimal, InvalidOperation
+from functools import cache
 from pathlib import Path
 
 from flask import Flask
@@ -20,41 +24,91 @@ def _csv(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-# Environment variable -> (config key, parser). Operators' scripts rely on these names.
-ENVIRONMENT = {
-    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
-    "REDIS_URL": ("REDIS_URL", str),
-    "SECRET_KEY": ("SECRET_KEY", str),
-    "OXNACK_ENV": ("OXNACK_ENV", str),
-    "OXNACK_LOG_LEVEL": ("LOG_LEVEL", str),
-    "OXNACK_PROXY_FIX_X_FOR": ("PROXY_FIX_X_FOR", int),
-    "OXNACK_CORS_ORIGINS": ("CORS_ORIGINS", _csv),
-    "OXNACK_COOKIE_SECURE": ("COOKIE_SECURE", _bool),
-    "OXNACK_RATELIMIT_ENABLED": ("RATELIMIT_ENABLED", _bool),
-    "OXNACK_SMTP_HOST": ("SMTP_HOST", str),
-    "OXNACK_SMTP_PORT": ("SMTP_PORT", int),
-    "OXNACK_SMTP_STARTTLS": ("SMTP_STARTTLS", _bool),
-    "OXNACK_SMTP_USER": ("SMTP_USER", str),
-    "OXNACK_SMTP_PASSWORD": ("SMTP_PASSWORD", str),
-    "OXNACK_MAIL_SENDER": ("MAIL_SENDER", str),
-    "OXNACK_MAIL_RELAY_PASSWORD": ("MAIL_RELAY_PASSWORD", str),
-    "OXNACK_HYPERVISOR": ("HYPERVISOR", str),
-    "OXNACK_PROXMOX_URL": ("PROXMOX_URL", str),
-    "OXNACK_PROXMOX_TOKEN": ("PROXMOX_TOKEN", str),
-    "OXNACK_PROXMOX_USER": ("PROXMOX_USER", str),
-    "OXNACK_PROXMOX_PASSWORD": ("PROXMOX_PASSWORD", str),
-    "OXNACK_PROXMOX_NODE": ("PROXMOX_NODE", str),
-    "OXNACK_PROXMOX_VERIFY_TLS": ("PROXMOX_VERIFY_TLS", _bool),
-    "OXNACK_PFSENSE_URL": ("PFSENSE_URL", str),
-    "OXNACK_PFSENSE_API_KEY": ("PFSENSE_API_KEY", str),
-    "OXNACK_PLATEGA_URL": ("PLATEGA_URL", str),
-    "OXNACK_PLATEGA_MERCHANT_ID": ("PLATEGA_MERCHANT_ID", str),
-    "OXNACK_PLATEGA_SECRET": ("PLATEGA_SECRET", str),
-    "OXNACK_SOCKS_API_URL": ("SOCKS_API_URL", str),
-    "OXNACK_SOCKS_API_TOKEN": ("SOCKS_API_TOKEN", str),
-    "OXNACK_UPLOAD_FOLDER": ("UPLOAD_FOLDER", str),
-    "OXNACK_MEDIA_URL_BASE": ("MEDIA_URL_BASE", str),
+def _json(value: str):
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"expected JSON ({error.msg})") from None
+
+
+def _list_like(default: list):
+    """A list setting: JSON (`[30, 120]`) or comma-separated, items typed like the default's."""
+    item = type(default[0]) if default else str
+
+    def parse(value: str) -> list:
+        if value.lstrip().startswith("["):
+            parsed = _json(value)
+            if not isinstance(parsed, list):
+                raise ValueError("expected a JSON list")
+            return parsed
+        return [_typed(item)(part) for part in _csv(value)]
+    return parse
+
+
+def _typed(kind):
+    """The parser for a setting whose default has this type."""
+    if kind is bool:
+        return _bool
+    if kind is Decimal:
+        def parse_decimal(value: str) -> Decimal:
+            try:
+                return Decimal(value.strip())
+            except InvalidOperation:
+                raise ValueError(f"expected a number, got {value!r}") from None
+        return parse_decimal
+    if kind in (int, float):
+        def parse_number(value: str):
+            try:
+                return kind(value.strip())
+            except ValueError:
+                raise ValueError(f"expected {'an integer' if kind is int else 'a number'}, got {value!r}") from None
+        return parse_number
+    if kind is dict:
+        def parse_dict(value: str) -> dict:
+            parsed = _json(value)
+            if not isinstance(parsed, dict):
+                raise ValueError("expected a JSON object")
+            return parsed
+        return parse_dict
+    return str
+
+
+def parser_for(default):
+    """How OXNACK_<NAME> is read for a setting with this default."""
+    if isinstance(default, list):
+        return _list_like(default)
+    return _typed(type(default))
+
+
+# Names operators' scripts already use, besides OXNACK_<NAME> for every setting.
+ALIASES = {
+    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "REDIS_URL": "REDIS_URL",
+    "SECRET_KEY": "SECRET_KEY",
+    "OXNACK_ENV": "OXNACK_ENV",
 }
+
+
+def environment_overrides(defaults: dict, environ) -> dict:
+    """Every setting of config.example.py from OXNACK_<NAME> (typed like its default), plus the aliases."""
+    found = {}
+    for key, default in defaults.items():
+        variable = f"OXNACK_{key}"
+        if variable in environ:
+            try:
+                found[key] = parser_for(default)(environ[variable])
+            except ValueError as error:
+                raise ConfigurationError(f"{variable}: {error}") from None
+    for variable, key in ALIASES.items():
+        if variable in environ:
+            found[key] = environ[variable]
+    return found
+
+
+@cache
+def _defaults_keys() -> frozenset[str]:
+    """The settings config.example.py defines (its upper-case assignments)."""
+    return frozenset(re.findall(r"^([A-Z][A-Z0-9_]*)\s*=", DEFAULTS_FILE.read_text(), re.MULTILINE))
 
 
 class ConfigurationError(RuntimeError):
@@ -64,14 +118,10 @@ class ConfigurationError(RuntimeError):
 def load_config(app: Flask, overrides: dict | None = None) -> None:
     """Defaults, then instance/config.py (or OXNACK_CONFIG), then environment, then overrides."""
     app.config.from_pyfile(str(DEFAULTS_FILE))
+    defaults = {key: value for key, value in app.config.items() if key in _defaults_keys()}
     instance_file = os.environ.get("OXNACK_CONFIG") or os.path.join(app.instance_path, "config.py")
     app.config.from_pyfile(instance_file, silent=True)
-    for variable, (key, parse) in ENVIRONMENT.items():
-        if variable in os.environ:
-            try:
-                app.config[key] = parse(os.environ[variable])
-            except ValueError as error:
-                raise ConfigurationError(f"{variable}: {error}") from None
+    app.config.update(environment_overrides(defaults, os.environ))
     if overrides:
         app.config.update(overrides)
     app.config["SQLALCHEMY_DATABASE_URI"] = psycopg2_url(app.config["SQLALCHEMY_DATABASE_URI"])

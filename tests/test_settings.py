@@ -63,3 +63,41 @@ def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(database_u
     app.test_client().get("/_whoami", headers={"X-Forwarded-For": "198.51.100.7"},
                           environ_base={"REMOTE_ADDR": "10.0.0.1"})
     assert seen["ip"] == "198.51.100.7"
+
+
+# strings the app must be able to read (a URL, a log level, the environment name): set by other tests
+UNTYPED_BY_TEST = {"OXNACK_ENV", "SQLALCHEMY_DATABASE_URI", "REDIS_URL", "LOG_LEVEL", "MAIL_RELAY_PASSWORD",
+                   "SECRET_KEY"}
+
+
+def test_every_setting_can_be_set_from_the_environment(monkeypatch):
+    from oxnack_admin.settings import _defaults_keys
+
+    app = production_app(monkeypatch, SECRET_KEY="s3cret-value", OXNACK_MAIL_RELAY_PASSWORD="relay")
+    environment = {}
+    for key in _defaults_keys():
+        default = app.config[key]
+        if isinstance(default, bool):
+            environment[key] = ("0" if default else "1", not default)
+        elif isinstance(default, int):
+            environment[key] = (str(default + 7), default + 7)
+        elif isinstance(default, list):
+            environment[key] = ("[]", [])
+        elif isinstance(default, dict):
+            environment[key] = ("{}", {})
+        elif isinstance(default, str) and key not in UNTYPED_BY_TEST:
+            environment[key] = ("from-env", "from-env")
+    app = production_app(monkeypatch, SECRET_KEY="s3cret-value", OXNACK_MAIL_RELAY_PASSWORD="relay",
+                         **{f"OXNACK_{key}": raw for key, (raw, _) in environment.items()})
+    wrong = {key: app.config[key] for key, (_, expected) in environment.items() if app.config[key] != expected}
+    assert len(environment) > 60 and not wrong
+
+
+def test_list_settings_take_typed_csv_and_a_malformed_value_names_its_variable(monkeypatch):
+    app = production_app(monkeypatch, SECRET_KEY="s3cret-value", OXNACK_MAIL_RELAY_PASSWORD="relay",
+                         OXNACK_PROVISIONING_RETRY_INTERVALS="5, 10", OXNACK_OS_TEMPLATES='{"alma": {"template_vmid": 9}}')
+    assert app.config["PROVISIONING_RETRY_INTERVALS"] == [5, 10]
+    assert app.config["OS_TEMPLATES"] == {"alma": {"template_vmid": 9}}
+    with pytest.raises(ConfigurationError, match="OXNACK_SMTP_PORT: expected an integer"):
+        production_app(monkeypatch, SECRET_KEY="s3cret-value", OXNACK_MAIL_RELAY_PASSWORD="relay",
+                       OXNACK_SMTP_PORT="five")
