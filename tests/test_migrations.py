@@ -77,6 +77,18 @@ def test_fresh_database_upgrades_and_downgrades_to_empty(scratch_app):
                                       ).scalar_one() == 0
 
 
+def test_models_and_migrations_agree(scratch_app):
+    """`flask db check`: the head schema is exactly what the models declare."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from oxnack_admin.extensions import db
+    with scratch_app.app_context():
+        upgrade()
+        with db.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, db.metadata) == []
+
+
 def test_adopt_legacy_keeps_every_row(scratch_app):
     load_legacy(scratch_app)
     before = snapshot(scratch_app)

@@ -21,7 +21,8 @@ def upgrade():
     op.add_column("users", sa.Column("created_at", TIMESTAMP, nullable=False, server_default=sa.func.now()))
     op.add_column("users", sa.Column("blocked_at", TIMESTAMP))
     op.create_index("ix_users_username", "users", ["username"])
-    op.create_index("uq_users_mail_lower", "users", [sa.text("lower(mail)")], unique=True)
+    # One account per address is enforced from 0006, which first settles the duplicates a legacy
+    # database has (a unique index here would abort the adoption).
 
     op.create_table(
         "staff",
@@ -70,7 +71,7 @@ def downgrade():
     op.drop_table("audit_log")
     op.drop_table("sessions")
     op.drop_table("staff")
-    op.drop_index("uq_users_mail_lower", "users")
+    op.execute("DROP INDEX IF EXISTS uq_users_mail_lower")  # databases migrated before 0006 existed
     op.drop_index("ix_users_username", "users")
     op.drop_column("users", "blocked_at")
     op.drop_column("users", "created_at")

@@ -3,6 +3,8 @@
 Revision ID: 0003_ledger_promocodes
 Revises: 0002_customers_staff_audit
 """
+from datetime import datetime
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -25,12 +27,15 @@ def upgrade():
         "staff.id", ondelete="SET NULL", name="fk_transactions_staff_id_staff")))
     op.create_unique_constraint("uq_transactions_idempotency_key", "transactions", ["idempotency_key"])
     # Link legacy rows to their customer (site users by username, bot users by tg_id) and date them.
+    # Only an unambiguous match links: a username or tg_id two users share links nobody (0006
+    # gives such users distinct usernames and flags their servers; the row keeps its username).
     op.execute("UPDATE transactions t SET user_id = u.id FROM users u "
-               "WHERE t.username IS NOT NULL AND u.username = t.username")
+               "WHERE t.username IS NOT NULL AND u.username = t.username "
+               "AND (SELECT count(*) FROM users o WHERE o.username = t.username) = 1")
     op.execute("UPDATE transactions t SET user_id = u.id FROM users u "
-               "WHERE t.user_id IS NULL AND t.tg_id IS NOT NULL AND u.tg_id = t.tg_id")
-    op.execute(r"UPDATE transactions SET created_at = to_timestamp(date, 'DD.MM.YYYY') "
-               r"WHERE date ~ '^\d{2}\.\d{2}\.\d{4}$'")
+               "WHERE t.user_id IS NULL AND t.tg_id IS NOT NULL AND u.tg_id = t.tg_id "
+               "AND (SELECT count(*) FROM users o WHERE o.tg_id = t.tg_id) = 1")
+    _date_legacy_rows()
     op.create_index("ix_transactions_user_id", "transactions", ["user_id"])
     op.create_index("ix_transactions_created_at", "transactions", ["created_at"])
 
@@ -53,6 +58,22 @@ def upgrade():
     )
     op.create_index("ix_promocode_uses_promo", "promocode_uses", ["promo"])
     op.create_index("ix_promocode_uses_user_id", "promocode_uses", ["user_id"])
+
+
+def _date_legacy_rows() -> None:
+    """created_at from the legacy 'dd.mm.yyyy' text; an impossible date ('31.02.2025') keeps the default."""
+    connection = op.get_bind()
+    rows = connection.execute(sa.text(r"SELECT id, date FROM transactions WHERE date ~ '^\d{2}\.\d{2}\.\d{4}$'"))
+    valid = []
+    for row_id, day in rows:
+        try:
+            datetime.strptime(day, "%d.%m.%Y")
+        except ValueError:
+            continue
+        valid.append(row_id)
+    if valid:
+        connection.execute(sa.text("UPDATE transactions SET created_at = to_timestamp(date, 'DD.MM.YYYY') "
+                                   "WHERE id = ANY(:ids)"), {"ids": valid})
 
 
 def downgrade():

@@ -12,15 +12,19 @@ class User(db.Model):
     """A customer. Columns up to `name` are the legacy ones, names and typos kept."""
 
     __tablename__ = "users"
-    # One account per address, whatever its case (registration checks this under concurrency).
+    # One account logs in per address, whatever its case (registration checks this under
+    # concurrency); legacy duplicates stay, flagged `duplicate_mail`, until staff resolve them.
     __table_args__ = (
-        Index("uq_users_mail_lower", func.lower(text("mail")), unique=True),
+        Index("uq_users_mail_lower", func.lower(func.btrim(text("mail"))), unique=True,
+              postgresql_where=text("NOT duplicate_mail AND btrim(mail) <> ''")),
         # An unknown session cookie is tried as a legacy one: found by index, never by a scan.
+        # Servers name their owner by username: two users must never share one.
+        Index("uq_users_username", "username", unique=True),
         Index("ix_users_legacy_cookie", "cookie", postgresql_where=text("cookie IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str | None] = mapped_column(Text, index=True)  # hex of id for site users
+    username: Mapped[str | None] = mapped_column(Text)  # hex of id for site users; servers' owner key
     mail: Mapped[str | None] = mapped_column(Text)
     passwd_hash: Mapped[str | None] = mapped_column(Text)  # argon2, or a legacy sha256 until next login
     is_verified: Mapped[bool | None] = mapped_column(Boolean, server_default=text("false"))
@@ -39,6 +43,10 @@ class User(db.Model):
     # Added by Oxnack Admin.
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     blocked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # set: no login, no orders
+    # Another account with the same address logs in by it (legacy data); this one cannot, by mail.
+    duplicate_mail: Mapped[bool] = mapped_column(Boolean, server_default=text("false"), default=False)
+    legacy_mail: Mapped[str | None] = mapped_column(Text)  # the address staff moved aside from this account
+    legacy_username: Mapped[str | None] = mapped_column(Text)  # the username adoption had to rename
 
     sessions: Mapped[list["UserSession"]] = relationship(back_populates="user", cascade="all, delete-orphan", passive_deletes=True)
 

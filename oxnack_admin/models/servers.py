@@ -1,7 +1,7 @@
 """Servers: one row per Proxmox VM of the pool (`servers.id` IS the VMID)."""
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Index, Integer, Text, func, text
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, Text, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -48,3 +48,17 @@ class Server(db.Model):
 
     def __repr__(self) -> str:
         return f"<Server {self.id} {self.os} busy={self.busy}>"
+
+
+class ServerAddress(db.Model):
+    """An address (public or LAN) claimed by one server row; a trigger keeps it in step with servers.
+
+    The primary key is what makes two servers with one address impossible, even under concurrency.
+    """
+
+    __tablename__ = "server_addresses"
+    __table_args__ = (CheckConstraint("kind IN ('public', 'lan')", name="ck_server_addresses_kind"),)
+
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)  # 'public' (an element of ips) or 'lan'
+    address: Mapped[str] = mapped_column(Text, primary_key=True)
+    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"), index=True)

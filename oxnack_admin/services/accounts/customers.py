@@ -78,10 +78,16 @@ def is_strong_password(password: str) -> bool:
 
 
 def find_by_mail(address: str) -> User | None:
-    """The customer with this e-mail, whatever its case (uses the lower(mail) unique index)."""
-    if len(address) > MAX_MAIL_LENGTH or not is_storable(address):  # nobody can have it
+    """The customer who signs in with this e-mail, whatever its case (uses the unique mail index).
+
+    Of legacy accounts sharing an address only the one not flagged `duplicate_mail` is found
+    (services/accounts/duplicates.py says which one and why).
+    """
+    address = address.strip().lower()
+    if not address or len(address) > MAX_MAIL_LENGTH or not is_storable(address):  # nobody can have it
         return None
-    return db.session.scalar(select(User).where(func.lower(User.mail) == address.strip().lower()))
+    return db.session.scalar(select(User).where(func.lower(func.btrim(User.mail)) == address,
+                                                User.duplicate_mail.is_(False), func.btrim(User.mail) != ""))
 
 
 def register(address: str, password: str) -> User:

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, exists, select, update
+from sqlalchemy.orm import aliased
 
 from oxnack_admin.extensions import autocommit, db
 from oxnack_admin.models import User, UserSession
@@ -92,8 +93,11 @@ def _customer_by_session(token: str) -> Customer | None:
 
 def _adopt_legacy_cookie(token: str) -> Customer | None:
     """An imported user's old `users.cookie` works once more, then lives on as a hashed session."""
+    # A legacy cookie two users share (old data allows it) identifies nobody: it is not adopted.
+    sharer = aliased(User)
+    shared = exists().where(sharer.cookie == token, sharer.id != User.id)
     user_id = db.session.execute(
-        update(User).where(User.cookie == token, User.blocked_at.is_(None)).values(cookie=None)
+        update(User).where(User.cookie == token, User.blocked_at.is_(None), ~shared).values(cookie=None)
         .returning(User.id)
     ).scalar_one_or_none()
     if user_id is None:

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import Text, cast, func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProvisioningRun, Server, User
@@ -86,7 +87,7 @@ def add_vm(vm: PoolVm, staff) -> Server:
     _check_new(vm)
     server = _server(vm)
     db.session.add(server)
-    db.session.flush()
+    _flush_addresses("ips", "lan_ip")
     audit.record(staff, "server.add", "server", vm.vmid, after=snapshot(server))
     return server
 
@@ -106,11 +107,12 @@ def add_range(first_vmid: int, last_vmid: int, os_name: str, first_ip: str, firs
     if taken:
         raise PoolError(f"VMIDs already in the pool: {', '.join(map(str, sorted(taken)))}.", "first_vmid")
     _check_ips_free(public, "first_ip")
+    _check_lan_free([address for address in lan if address], "first_lan_ip")
     for vm in vms:
         _check_os(vm.os)
     servers = [_server(vm) for vm in vms]
     db.session.add_all(servers)
-    db.session.flush()
+    _flush_addresses("first_ip", "first_lan_ip")
     audit.record(staff, "server.add_range", "server", f"{first_vmid}-{last_vmid}",
                  after={"count": count, "os": os_name, "ips": f"{public[0]}–{public[-1]}", "node": node})
     return servers
@@ -125,9 +127,12 @@ def edit(server: Server, changes: dict, staff) -> Server:
         _check_os(changes["os"])
     if "ips" in changes and changes["ips"] != (server.ips or []):
         _check_ips_free(changes["ips"], "ips", exclude=server.id)
+    if changes.get("lan_ip") and changes["lan_ip"] != server.lan_ip:
+        _ipv4(changes["lan_ip"], "lan_ip")
+        _check_lan_free([changes["lan_ip"]], "lan_ip", exclude=server.id)
     for column, value in changes.items():
         setattr(server, column, value)
-    db.session.flush()
+    _flush_addresses("ips", "lan_ip")
     audit.record(staff, "server.edit", "server", server.id, before=before, after=snapshot(server))
     return server
 
@@ -164,6 +169,7 @@ def _check_new(vm: PoolVm) -> None:
         raise PoolError("Give at least one public IPv4 address.", "ips")
     if vm.lan_ip:
         _ipv4(vm.lan_ip, "lan_ip")
+        _check_lan_free([vm.lan_ip], "lan_ip")
     _check_ips_free(vm.ips, "ips")
 
 
@@ -181,6 +187,30 @@ def _check_ips_free(ips: list[str], field: str, exclude: int | None = None) -> N
     used = db.session.execute(select(clash.c.id, clash.c.ip).where(clash.c.ip.in_(ips))).first()
     if used is not None:
         raise PoolError(f"{used.ip} is already assigned to VM {used.id}.", field)
+
+
+def _check_lan_free(addresses: list[str], field: str, exclude: int | None = None) -> None:
+    """A LAN address belongs to one VM only."""
+    clash = select(Server.id, Server.lan_ip).where(func.btrim(Server.lan_ip).in_([a.strip() for a in addresses]))
+    if exclude is not None:
+        clash = clash.where(Server.id != exclude)
+    used = db.session.execute(clash.limit(1)).first()
+    if used is not None:
+        raise PoolError(f"LAN address {used.lan_ip} is already assigned to VM {used.id}.", field)
+
+
+def _flush_addresses(public_field: str, lan_field: str) -> None:
+    """Flush in a savepoint: an address another VM claimed meanwhile (the database's constraint) is a form error."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as error:
+        detail = str(getattr(error.orig, "diag", None) and error.orig.diag.message_detail or error.orig)
+        if "server_addresses" not in str(error.orig) and "(kind, address)" not in detail:
+            raise
+        lan = "(lan," in detail
+        raise PoolError(f"{'LAN' if lan else 'A public'} address is already assigned to another VM ({detail}).",
+                        lan_field if lan else public_field) from None
 
 
 def _ipv4(text: str, field: str) -> ipaddress.IPv4Address:

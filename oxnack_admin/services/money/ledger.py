@@ -6,7 +6,7 @@ movement and whatever it pays for (a claimed VM, a proxy) commit or roll back to
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from oxnack_admin.extensions import db
@@ -46,9 +46,11 @@ def move_money(user_id: int, amount: Decimal | int, kind: str, description: str,
     ).scalar_one_or_none()
     if inserted is None:
         return None
-    change = update(User).where(User.id == user_id).values(balance=User.balance + amount)
+    # A legacy balance may be NULL: it holds nothing, so it moves like 0.
+    balance = func.coalesce(User.balance, 0)
+    change = update(User).where(User.id == user_id).values(balance=balance + amount)
     if amount < 0 and not allow_negative:
-        change = change.where(User.balance + amount >= 0)
+        change = change.where(balance + amount >= 0)
     if db.session.execute(change.returning(User.balance)).scalar_one_or_none() is None:
         raise InsufficientFunds(f"balance of user {user_id} does not cover {amount}")
     db.session.expire(user, ["balance"])
@@ -56,7 +58,8 @@ def move_money(user_id: int, amount: Decimal | int, kind: str, description: str,
 
 
 def balance_of(user_id: int) -> Decimal:
-    return db.session.execute(select(User.balance).where(User.id == user_id)).scalar_one()
+    """The balance, a legacy NULL read as 0."""
+    return db.session.execute(select(func.coalesce(User.balance, 0)).where(User.id == user_id)).scalar_one()
 
 
 def as_json_number(amount: Decimal | None) -> int | float:
