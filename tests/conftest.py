@@ -16,6 +16,18 @@ TEST_SITE_ORIGIN = "http://localhost:8080"
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "browser: drives real headless Chromium")
+    config.addinivalue_line("markers", "legacy_ledger: loads legacy rows whose old ledger never matched the "
+                                       "balances; the ledger invariant is not checked after it")
+
+
+# For every customer: balance (a legacy NULL is 0) == the sum of its CONFIRMED ledger rows.
+LEDGER_MISMATCHES = text("""
+    SELECT u.id, u.mail, coalesce(u.balance, 0) AS balance, coalesce(t.total, 0) AS ledger
+    FROM users u LEFT JOIN (SELECT user_id, sum(amount) AS total FROM transactions
+                            WHERE status = 'CONFIRMED' AND user_id IS NOT NULL GROUP BY user_id) t ON t.user_id = u.id
+    WHERE coalesce(u.balance, 0) <> coalesce(t.total, 0)
+    ORDER BY u.id
+""")
 
 
 @pytest.fixture(scope="session")
@@ -83,9 +95,17 @@ def clean_state(request):
     if has_app_context():
         db.session.remove()
     with app.app_context():
+        mismatches = []
+        if request.node.get_closest_marker("legacy_ledger") is None:
+            with db.engine.connect() as connection:
+                mismatches = connection.execute(LEDGER_MISMATCHES).all()
         tables = [table.name for table in db.metadata.sorted_tables]
         with db.engine.begin() as connection:
             connection.execute(text("SET LOCAL lock_timeout = '20s'"))  # a leaked transaction fails, not hangs
             connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         redis_client.flushdb()
         db.session.remove()
+    if mismatches:
+        pytest.fail("ledger invariant broken (balance != sum of CONFIRMED transactions): "
+                    + "; ".join(f"user {m.id} <{m.mail}> balance {m.balance} ledger {m.ledger}" for m in mismatches),
+                    pytrace=False)

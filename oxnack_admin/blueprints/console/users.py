@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from ...extensions import db
 from ...models import User
 from ...models.enums import StaffRole
-from oxnack_admin.services.accounts import admin as accounts_admin
+from oxnack_admin.services.accounts import admin as accounts_admin, duplicates
 from oxnack_admin.services.money.ledger import InsufficientFunds
 from oxnack_admin.services.accounts.admin import CustomerActionError
 from ...services.paging import ListParams
@@ -35,7 +35,7 @@ class AdjustBalanceForm(FlaskForm):
 def users():
     params = ListParams.from_args(request.args, accounts_admin.SORTS, "id", "desc", accounts_admin.FILTERS)
     return render("console/users/page.html", "console/users/_table.html", params=params,
-                  page=accounts_admin.search_users(params))
+                  page=accounts_admin.search_users(params), duplicate_groups=duplicates.count_groups())
 
 
 @bp.get("/users/<int:user_id>")

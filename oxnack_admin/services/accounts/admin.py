@@ -31,6 +31,7 @@ def search_users(params: ListParams) -> Page:
     if params.q:
         pattern = f"%{like_escape(params.q)}%"
         matches = [User.mail.ilike(pattern, escape="\\"), User.username.ilike(pattern, escape="\\"),
+                   User.legacy_mail.ilike(pattern, escape="\\"), User.legacy_username.ilike(pattern, escape="\\"),
                    User.tg_username.ilike(pattern, escape="\\"), cast(User.tg_id, Text) == params.q]
         if params.q.isdigit() and len(params.q) < 10:
             matches.append(User.id == int(params.q))

@@ -1,0 +1,53 @@
+"""move_money on a legacy NULL balance: it holds nothing, so it moves like 0 (the global ledger check runs after)."""
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select, update
+
+from oxnack_admin.extensions import db
+from oxnack_admin.models import Transaction, User
+from oxnack_admin.models.enums import TransactionType
+from oxnack_admin.services.money import ledger
+from tests.support.factories import make_user
+
+
+@pytest.fixture
+def null_balance_user(app):
+    user = make_user("legacy-null@example.com")
+    db.session.execute(update(User).where(User.id == user.id).values(balance=None))
+    db.session.commit()
+    assert db.session.scalar(select(User.balance).where(User.id == user.id)) is None
+    return user.id
+
+
+def test_credit_on_a_null_balance(null_balance_user):
+    row = ledger.move_money(null_balance_user, 150, TransactionType.TOP_UP, "top-up")
+    db.session.commit()
+    assert row.amount == Decimal(150) and ledger.balance_of(null_balance_user) == Decimal(150)
+
+
+def test_refund_on_a_null_balance_happens_once(null_balance_user):
+    for _ in range(2):
+        ledger.move_money(null_balance_user, Decimal("42.50"), TransactionType.REFUND, "provisioning failed",
+                          idempotency_key="refund:run:1")
+        db.session.commit()
+    assert ledger.balance_of(null_balance_user) == Decimal("42.50")
+    assert db.session.scalar(select(db.func.count()).select_from(Transaction)
+                             .where(Transaction.user_id == null_balance_user)) == 1
+
+
+def test_debit_on_a_null_balance_is_refused_then_works_once_funded(null_balance_user):
+    with pytest.raises(ledger.InsufficientFunds):
+        ledger.move_money(null_balance_user, -10, TransactionType.ORDER, "server 1")
+    db.session.rollback()
+    assert db.session.scalar(select(User.balance).where(User.id == null_balance_user)) is None
+    ledger.move_money(null_balance_user, 30, TransactionType.TOP_UP, "top-up")
+    ledger.move_money(null_balance_user, -30, TransactionType.ORDER, "server 1")
+    db.session.commit()
+    assert ledger.balance_of(null_balance_user) == 0
+
+
+def test_allowed_negative_debit_on_a_null_balance(null_balance_user):
+    ledger.move_money(null_balance_user, -5, TransactionType.ADJUSTMENT, "staff correction", allow_negative=True)
+    db.session.commit()
+    assert ledger.balance_of(null_balance_user) == Decimal(-5)
