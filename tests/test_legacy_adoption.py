@@ -156,3 +156,50 @@ def test_null_balance_customer_reads_as_zero(adopted):
     assert response.status_code == 200 and response.json["balance"] == 0
     assert query(app, "SELECT balance FROM users WHERE id = 2")[0].balance is None  # read, not rewritten
     assert Decimal(query(app, "SELECT balance FROM users WHERE id = 19")[0].balance) == Decimal(2147483647)
+
+
+def test_every_console_page_and_classic_read_works_on_the_adopted_data(adopted):
+    """Staff and customers see the messy rows without a server error (links, NULLs, odd promocodes)."""
+    from flask import url_for
+    from oxnack_admin.extensions import db
+    from oxnack_admin.services.staff.staff import create_staff
+    app, _ = adopted
+    with app.app_context():
+        staff = create_staff("owner@oxnack.test", "owner", "staff-password-1")
+        db.session.commit()
+        staff_id = staff.id
+        db.session.remove()
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"], session["_fresh"] = str(staff_id), True
+    users = [r.id for r in query(app, "SELECT id FROM users")]
+    servers = [r.id for r in query(app, "SELECT id FROM servers")]
+    promos = [r.promo for r in query(app, "SELECT promo FROM promocodes")]
+    services = [r.id for r in query(app, "SELECT id FROM services")]
+    with app.test_request_context():
+        urls = ["/console/", "/console/users", "/console/users?q=%25", "/console/users?sort=balance&dir=desc",
+                "/console/users/duplicates", "/console/servers", "/console/servers?state=attention",
+                "/console/servers?sort=owner", "/console/promocodes", "/console/market", "/console/transactions",
+                "/console/transactions.csv", "/console/audit", "/console/jobs"]
+        urls += [url_for("console.users_show", user_id=i) for i in users]
+        urls += [url_for("console.servers_show", server_id=i) for i in servers]
+        urls += [url_for("console.promocodes_show", promo=p) for p in promos if p]  # "a/b" too
+        urls += [url_for("console.market_show", service_id=i) for i in services]
+    for url in urls:
+        response = client.get(url)
+        response.close()
+        assert response.status_code == 200, (url, response.status_code)
+    promocode_page = client.get("/console/promocodes?per_page=100").get_data(as_text=True)
+    assert "ÜNI码" in promocode_page and "quo&#39;te&#34;s" in promocode_page and "100%" in promocode_page
+    customer = app.test_client()
+    assert customer.post("/login", json={"mail": "anna@example.com", "passwd": "Passw0rd1"}).status_code == 200
+    services_answer = customer.get("/user_services")
+    assert services_answer.status_code == 200 and [s["id"] for s in services_answer.json["services"]] == [105]
+    assert app.test_client().get("/services").status_code == 200
+    from oxnack_admin.services.money.promocodes import discount_for
+    with app.app_context():
+        found = {promo: discount_for(promo) for promo in ("with space", "ÜNI码", "100%", "quo'te\"s", "start10",
+                                                          "START10", " lead", "NEG", "BIG", "50%_off")}
+    # Exact codes, odd characters and all; a NULL or negative discount gives nothing; at most 100%.
+    assert found == {"with space": 5, "ÜNI码": 15, "100%": 100, "quo'te\"s": 20, "start10": 15, "START10": 10,
+                     " lead": 0, "NEG": 0, "BIG": 100, "50%_off": 50}

@@ -40,7 +40,8 @@ class Server(db.Model):
 
     @property
     def first_ip(self) -> str | None:
-        return self.ips[0] if self.ips else None
+        """The address in use: the first one set (legacy arrays may hold NULLs and spaces)."""
+        return next((ip.strip() for ip in self.ips or [] if ip and ip.strip()), None)
 
     @property
     def is_free(self) -> bool:

@@ -69,14 +69,15 @@ def promocodes_new():
     return navigate(f"Promocode {promo.promo} created.", url_for("console.promocodes_show", promo=promo.promo))
 
 
-@bp.get("/promocodes/<promo>")
+# <path:>: a legacy code may contain "/" (any character the old table took).
+@bp.get("/promocodes/<path:promo>")
 @role_required(StaffRole.SUPPORT)
 def promocodes_show(promo: str):
     code = _promo_or_404(promo)
     return render("console/promocodes/show.html", "console/promocodes/_detail.html", **_detail(code))
 
 
-@bp.post("/promocodes/<promo>/edit")
+@bp.post("/promocodes/<path:promo>/edit")
 @role_required(StaffRole.ADMIN)
 def promocodes_edit(promo: str):
     code = _promo_or_404(promo)
@@ -89,13 +90,13 @@ def promocodes_edit(promo: str):
                          url_for("console.promocodes_show", promo=code.promo), **_detail(code))
 
 
-@bp.post("/promocodes/<promo>/enable")
+@bp.post("/promocodes/<path:promo>/enable")
 @role_required(StaffRole.ADMIN)
 def promocodes_enable(promo: str):
     return _switch(promo, True)
 
 
-@bp.post("/promocodes/<promo>/disable")
+@bp.post("/promocodes/<path:promo>/disable")
 @role_required(StaffRole.ADMIN)
 def promocodes_disable(promo: str):
     return _switch(promo, False)

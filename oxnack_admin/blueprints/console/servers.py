@@ -131,7 +131,7 @@ def detail_context(server: Server, form: ServerEditForm | None = None) -> dict:
     """What the server page shows: the record, owner, provisioning runs, and the edit form."""
     if form is None:
         form = _choices(ServerEditForm(formdata=None, obj=server))
-        form.ips.data = ", ".join(server.ips or [])
+        form.ips.data = ", ".join(ip for ip in server.ips or [] if ip)  # legacy arrays may hold NULLs
     return {"server": server, "owner": pool.owner_of(server), "form": form,
             "runs": [pool.run_view(run) for run in pool.runs_of(server)]}
 

@@ -38,7 +38,7 @@ def services_view(customer: Customer) -> list[dict]:
 
 
 def service_view(server: Server | Row, owner: Customer) -> dict:
-    ips = list(server.ips or [])
+    ips = [ip.strip() for ip in server.ips or [] if ip and ip.strip()]  # legacy arrays: NULLs, spaces
     return {
         "id": server.id,
         "status": ServerStatus.ON.value if server.status == ServerStatus.ON else ServerStatus.OFF.value,
