@@ -40,6 +40,8 @@ def adopted(scratch_app):
     result = scratch_app.test_cli_runner().invoke(args=["adopt-legacy"])
     assert result.exit_code == 0, result.output
     assert "every legacy row kept" in result.output
+    assert "2 e-mail address(es) shared by several accounts" in result.output
+    assert "2 user(s) renamed" in result.output and "3 server(s) need attention" in result.output
     return scratch_app, before
 
 

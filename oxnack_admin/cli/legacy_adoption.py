@@ -44,6 +44,23 @@ def adopt() -> Iterator[str]:
     if lost:
         raise AdoptionError(f"row counts changed during the upgrade: {lost}")
     yield "upgraded to head; every legacy row kept"
+    yield from _what_staff_must_settle()
+
+
+def _what_staff_must_settle() -> Iterator[str]:
+    """What adoption flagged instead of deciding alone (see README, "Adopting the legacy database")."""
+    with db.engine.connect() as connection:
+        shared = connection.execute(text(
+            "SELECT count(DISTINCT lower(btrim(mail))) FROM users WHERE duplicate_mail")).scalar_one()
+        renamed = connection.execute(text("SELECT count(*) FROM users WHERE legacy_username IS NOT NULL")).scalar_one()
+        flagged = connection.execute(text("SELECT count(*) FROM servers WHERE attention LIKE 'Adoption:%'")).scalar_one()
+    if shared:
+        yield (f"{shared} e-mail address(es) shared by several accounts: one signs in, the others wait for staff "
+               "(console: Users > Duplicate mails)")
+    if renamed:
+        yield f"{renamed} user(s) renamed because another user had the same username (old name in legacy_username)"
+    if flagged:
+        yield f"{flagged} server(s) need attention: shared address or unclear owner (console: Servers > Needs attention)"
 
 
 def _check_legacy_shape(inspector, tables: set[str]) -> None:
