@@ -101,3 +101,11 @@ def test_resolving_needs_the_csrf_token(app_with, as_role):
         assert response.status_code == 400
     db.session.expire_all()
     assert db.session.get(User, old.id).duplicate_mail is True
+
+
+def test_no_registration_code_for_an_account_that_does_not_sign_in_by_its_address(app, client, as_role):
+    as_role("support")
+    old = make_user("Twice@Example.com", verified=False, duplicate_mail=True)
+    make_user("twice@example.com", verified=False)
+    response = client.post(f"/console/users/{old.id}/resend-code", headers=HTMX)
+    assert response.status_code == 409 and "resolve the duplicate first" in response.headers["HX-Trigger"]

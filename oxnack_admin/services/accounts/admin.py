@@ -127,5 +127,7 @@ def resend_code(user: User, staff) -> None:
         raise CustomerActionError("The e-mail address is already verified; no code is needed.")
     if not user.mail:
         raise CustomerActionError("The customer has no e-mail address.")
+    if user.duplicate_mail:  # the code would confirm the account that signs in with it, not this one
+        raise CustomerActionError("Another account signs in with this address; resolve the duplicate first.")
     customers.send_registration_code(user)
     audit.record(staff, "user.resend_code", "user", user.id, after={"mail": user.mail})
