@@ -72,6 +72,12 @@ WITH lost AS (
 UPDATE servers SET attention = concat_ws(E'\\n', attention, 'Adoption: address shared with another VM: ' || lost.what)
 FROM lost WHERE servers.id = lost.id
 """
+# A free VM without a public address would be sold and fail at the network step.
+FLAG_NO_ADDRESS = """
+UPDATE servers SET attention = concat_ws(E'\\n', attention, 'Adoption: no public IPv4 address; add one before it is sold.')
+WHERE NOT coalesce(busy, false)
+  AND NOT EXISTS (SELECT 1 FROM server_addresses a WHERE a.server_id = servers.id AND a.kind = 'public')
+"""
 
 
 def upgrade():
@@ -100,6 +106,7 @@ def upgrade():
     op.create_index("ix_server_addresses_server_id", "server_addresses", ["server_id"])
     op.execute(LEGACY_ADDRESSES)
     op.execute(FLAG_ADDRESS_CONFLICTS)
+    op.execute(FLAG_NO_ADDRESS)
     op.execute(CLAIM_ADDRESSES)
 
 
