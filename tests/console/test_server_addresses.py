@@ -72,3 +72,33 @@ def test_a_released_address_can_be_reused(app):
     db.session.delete(db.session.get(Server, 936))
     db.session.commit()
     assert {a.server_id for a in db.session.scalars(select(ServerAddress))} == {937}
+
+
+def test_concurrent_adds_of_one_address_leave_one_vm_and_no_server_error(app, client, as_role):
+    import threading
+    from tests.console.conftest import STAFF_PASSWORD, sign_in
+    from tests.support.factories import make_staff
+    staff = make_staff("admin", password=STAFF_PASSWORD)
+    barrier, statuses = threading.Barrier(6), []
+    clients = []
+    for _ in range(6):
+        clients.append(app.test_client())
+        sign_in(clients[-1], staff)
+
+    def add(vmid):
+        own = clients[vmid - 950]
+        barrier.wait()
+        response = own.post("/console/servers/new", data={**VM, "vmid": str(vmid), "lan_ip": f"192.168.9.{vmid % 250}"},
+                            headers=HTMX)
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=add, args=(950 + n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [204] + [422] * 5
+    db.session.expire_all()
+    assert len(db.session.scalars(select(Server)).all()) == 1
+    assert db.session.scalars(select(ServerAddress.server_id).where(ServerAddress.address == "198.51.100.130")).all() \
+        == [db.session.scalar(select(Server.id))]
