@@ -7,9 +7,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 
 from oxnack_admin.cli.legacy_adoption import LEGACY_TABLES
-from tests.test_migrations import same_values, scratch_app, snapshot  # noqa: F401  (fixture)
-
-from tests.test_migrations import LEGACY_SQL
+from tests.test_migrations import LEGACY_SQL, same_values, scratch_app, snapshot  # noqa: F401  (scratch_app: fixture)
 
 MESSY_LOGINS = {"anna@example.com": "Passw0rd1", "dup@example.com": "Dup2NewPass",
                 "shared1@example.com": "Shared111A", "shared2@example.com": "Shared222B",

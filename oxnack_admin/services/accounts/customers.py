@@ -87,7 +87,7 @@ def find_by_mail(address: str) -> User | None:
     if not address or len(address) > MAX_MAIL_LENGTH or not is_storable(address):  # nobody can have it
         return None
     return db.session.scalar(select(User).where(func.lower(func.btrim(User.mail)) == address,
-                                                User.duplicate_mail.is_(False), func.btrim(User.mail) != ""))
+                                                ~User.duplicate_mail, func.btrim(User.mail) != ""))
 
 
 def register(address: str, password: str) -> User:
