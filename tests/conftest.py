@@ -6,6 +6,7 @@ from sqlalchemy import text
 
 from oxnack_admin import create_app
 from oxnack_admin.extensions import db, redis_client
+from tests.support.ledger import ledger_mismatches
 from tests.support.servers import fresh_database, postgres_server, redis_server
 
 pytest_plugins = ["tests.support.browser"]
@@ -20,14 +21,6 @@ def pytest_configure(config):
                                        "balances; the ledger invariant is not checked after it")
 
 
-# For every customer: balance (a legacy NULL is 0) == the sum of its CONFIRMED ledger rows.
-LEDGER_MISMATCHES = text("""
-    SELECT u.id, u.mail, coalesce(u.balance, 0) AS balance, coalesce(t.total, 0) AS ledger
-    FROM users u LEFT JOIN (SELECT user_id, sum(amount) AS total FROM transactions
-                            WHERE status = 'CONFIRMED' AND user_id IS NOT NULL GROUP BY user_id) t ON t.user_id = u.id
-    WHERE coalesce(u.balance, 0) <> coalesce(t.total, 0)
-    ORDER BY u.id
-""")
 
 
 @pytest.fixture(scope="session")
@@ -98,7 +91,7 @@ def clean_state(request):
         mismatches = []
         if request.node.get_closest_marker("legacy_ledger") is None:
             with db.engine.connect() as connection:
-                mismatches = connection.execute(LEDGER_MISMATCHES).all()
+                mismatches = ledger_mismatches(connection)
         tables = [table.name for table in db.metadata.sorted_tables]
         with db.engine.begin() as connection:
             connection.execute(text("SET LOCAL lock_timeout = '20s'"))  # a leaked transaction fails, not hangs

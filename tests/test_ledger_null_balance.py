@@ -51,3 +51,19 @@ def test_allowed_negative_debit_on_a_null_balance(null_balance_user):
     ledger.move_money(null_balance_user, -5, TransactionType.ADJUSTMENT, "staff correction", allow_negative=True)
     db.session.commit()
     assert ledger.balance_of(null_balance_user) == Decimal(-5)
+
+
+
+def test_the_invariant_check_sees_a_balance_without_its_ledger_row(app, null_balance_user):
+    from tests.support.ledger import ledger_mismatches
+    funded = make_user("funded@example.com", balance=20)
+    db.session.add(Transaction(user_id=funded.id, type=TransactionType.TOP_UP, amount=50, status="PENDING"))
+    db.session.commit()
+    with db.engine.connect() as connection:
+        assert ledger_mismatches(connection) == []  # NULL reads as 0; a PENDING row does not count
+    db.session.execute(update(User).where(User.id == funded.id).values(balance=User.balance + 1))
+    db.session.commit()
+    with db.engine.connect() as connection:
+        assert [(m.id, m.balance, m.ledger) for m in ledger_mismatches(connection)] == [(funded.id, 21, 20)]
+    db.session.execute(update(User).where(User.id == funded.id).values(balance=User.balance - 1))
+    db.session.commit()
