@@ -93,3 +93,11 @@ def test_top_ups_reach_the_dashboard_chart(app, client, admin):
     forget_current_user()
     page = client.get("/console/").get_data(as_text=True)
     assert "Top-ups 321.00" in page and "top-ups 321.00" in page
+
+
+def test_the_banner_says_when_the_gateway_is_simulated(app, client, admin, pay_config):
+    pay_config(PAYMENT_GATEWAY="simulator", HYPERVISOR="proxmox")
+    page = client.get("/console/invoices").get_data(as_text=True)
+    assert "The payment gateway is a simulated Platega" in page and "Proxmox and pfSense are loopback" not in page
+    pay_config(PAYMENT_GATEWAY="platega")
+    assert "simulator-banner" not in client.get("/console/invoices").get_data(as_text=True)
