@@ -297,3 +297,39 @@ def test_the_poll_job_runs_in_a_real_worker(app, customer, open_invoice, platega
     Queue("default", connection=redis_client.connection).enqueue("jobs.payments.poll_invoices")
     build_worker(app, ["default"], AppSimpleWorker).work(burst=True)
     assert balance(customer.id) == 120
+
+
+def legacy_pending_row(user: User, gateway_id: str, amount: int) -> Transaction:
+    """A PENDING top-up as the old PaymentAPI wrote it: a transactions row and nothing else."""
+    row = Transaction(username=user.username, user_id=user.id, type="add_balance", amount=amount,
+                      date="01.11.2026", discription="legacy invoice", status="PENDING", transaction_id=gateway_id)
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def test_a_legacy_pending_row_is_credited_by_its_callback(customer, platega):
+    created = platega._create({"paymentMethod": 2, "paymentDetails": {"amount": 340, "currency": "RUB"}}).body
+    row = legacy_pending_row(customer, created["transactionId"], 340)
+    platega.confirm(created["transactionId"])
+    assert balance(customer.id) == 340
+    db.session.expire_all()
+    assert db.session.get(Transaction, row.id).status == "CONFIRMED"
+    assert db.session.scalar(select(Invoice.ledger_row_id)) == row.id
+
+
+def test_the_poller_adopts_legacy_pending_rows(customer, platega):
+    created = platega._create({"paymentMethod": 2, "paymentDetails": {"amount": 90, "currency": "RUB"}}).body
+    legacy_pending_row(customer, created["transactionId"], 90)
+    platega.set_status(created["transactionId"], "CONFIRMED")
+    assert poller.poll_pending_invoices() == {"credited": 1}
+    assert balance(customer.id) == 90
+
+
+def test_the_poller_stops_early_while_the_gateway_is_down(customer, open_invoice, platega):
+    created = [open_invoice(100 + n) for n in range(5)]
+    platega.stop()
+    with pytest.raises(poller.PollIncomplete, match="3 of 5"):
+        poller.poll_pending_invoices()
+    db.session.expire_all()
+    assert sorted(db.session.get(Invoice, i.id).checks for i in created) == [0, 0, 1, 1, 1]

@@ -3,7 +3,7 @@ from sqlalchemy import String, cast, func, or_, select
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import Invoice, Transaction, User
-from oxnack_admin.models.enums import InvoiceState
+from oxnack_admin.models.enums import InvoiceState, TransactionStatus, TransactionType
 from oxnack_admin.services.money.ledger import as_json_number
 from oxnack_admin.services.paging import ListParams, Page, like_escape, paginate
 
@@ -53,10 +53,10 @@ def clean_reason(reason: str | None) -> str:
 
 
 def pending_for_api() -> list[dict]:
-    """/debug/cache: every invoice still waiting for the gateway, oldest first."""
+    """/debug/cache: every top-up still waiting for the gateway (ours and legacy rows), oldest first."""
     rows = db.session.execute(
         select(Transaction.transaction_id, Transaction.username, Transaction.amount, Transaction.created_at)
-        .join(Invoice, Invoice.ledger_row_id == Transaction.id)
-        .where(Invoice.state == InvoiceState.PENDING).order_by(Transaction.created_at, Transaction.id)).all()
+        .where(Transaction.type == TransactionType.TOP_UP, Transaction.status == TransactionStatus.PENDING)
+        .order_by(Transaction.created_at, Transaction.id)).all()
     return [{"transaction_id": gateway_id, "username": username, "amount": as_json_number(amount),
              "created_at": created_at.isoformat()} for gateway_id, username, amount, created_at in rows]

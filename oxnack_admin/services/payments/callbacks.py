@@ -32,6 +32,8 @@ def handle(gateway_id) -> bool:
     gateway (or the database) is slow or busy, a queued job and the poller finish the work.
     """
     invoice = invoices.find_by_gateway_id(gateway_id)
+    if invoice is None and invoices.adopt_ledger_rows(str(gateway_id)):
+        invoice = invoices.find_by_gateway_id(gateway_id)
     if invoice is None:
         return False
     invoice_id = invoice.id

@@ -113,6 +113,31 @@ def find_by_gateway_id(gateway_id) -> Invoice | None:
     return db.session.scalar(select(Invoice).where(Invoice.gateway_id == str(gateway_id)))
 
 
+def adopt_ledger_rows(gateway_id: str | None = None) -> int:
+    """Give PENDING `add_balance` rows that have a gateway id but no invoice (the old PaymentAPI's, or
+    written by another tool) an invoice, so callbacks and the poller settle them like ours. Commits."""
+    statement = (select(Transaction).where(
+        Transaction.type == TransactionType.TOP_UP, Transaction.status == TransactionStatus.PENDING,
+        Transaction.transaction_id.is_not(None), Transaction.transaction_id != "", Transaction.user_id.is_not(None),
+        Transaction.amount > 0, ~select(Invoice.id).where(Invoice.ledger_row_id == Transaction.id).exists(),
+        ~select(Invoice.id).where(Invoice.gateway_id == Transaction.transaction_id).exists()))
+    if gateway_id is not None:
+        statement = statement.where(Transaction.transaction_id == gateway_id)
+    adopted = 0
+    for row in db.session.scalars(statement.order_by(Transaction.id).limit(500)):
+        db.session.add(Invoice(reference="inv_" + secrets.token_urlsafe(18), ledger_row_id=row.id,
+                               user_id=row.user_id, gateway_id=row.transaction_id, amount=row.amount,
+                               currency="RUB", payment_method=int(current_app.config["PLATEGA_PAYMENT_METHOD"]),
+                               state=InvoiceState.PENDING, created_at=row.created_at))
+        adopted += 1
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()  # adopted concurrently by another caller: theirs stands
+        return 0
+    return adopted
+
+
 def find_by_reference(reference: str) -> Invoice | None:
     if not reference or len(reference) > 100:
         return None
