@@ -141,3 +141,16 @@ def test_a_gateway_answer_without_an_id_is_502(client, customer, platega, monkey
         "oxnack_admin.simulator", fromlist=["Reply"]).Reply(200, {"status": "PENDING"})
     assert client.post("/create_invoice", json={"amount": 100}).status_code == 502
     assert_nothing_recorded()
+
+
+def test_create_invoice_is_rate_limited_per_account(app, database_url, redis_url, customer):
+    from oxnack_admin import create_app
+    from tests.conftest import make_test_config
+    from tests.support.customers import sign_in
+
+    limited = create_app(make_test_config(database_url, redis_url, RATELIMIT_ENABLED=True,
+                                          RATELIMIT_INVOICE="2/minute")).test_client()
+    limited.set_cookie("session_id", sign_in(customer))
+    statuses = [limited.post("/create_invoice", json={"amount": 1},
+                             environ_base={"REMOTE_ADDR": f"198.51.100.{n}"}).status_code for n in range(3)]
+    assert statuses[:2] == [400, 400] and statuses[2] == 429

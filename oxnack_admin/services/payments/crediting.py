@@ -75,7 +75,7 @@ def apply(invoice_id: int, seen: platega.GatewayTransaction, source: str) -> Out
         outcome = Outcome(invoice.id, "unchanged", invoice.state)
     db.session.commit()
     if credited:
-        topup_credited(invoice_id)
+        _finish_credit(invoice_id)
     return outcome
 
 
@@ -95,7 +95,7 @@ def mark_paid(invoice_id: int, staff, reason: str) -> Outcome:
                             "user_id": invoice.user_id, "gateway_id": invoice.gateway_id})
     db.session.commit()
     if credited:
-        topup_credited(invoice_id)
+        _finish_credit(invoice_id)
     return outcome
 
 
@@ -107,6 +107,16 @@ def topup_credited(invoice_id: int) -> None:
     invoice = db.session.get(Invoice, invoice_id)
     log.info("invoice %s credited %s to user %s (%s)", invoice_id, invoice.amount, invoice.user_id,
              invoice.credited_by)
+
+
+def _finish_credit(invoice_id: int) -> None:
+    # The credit is committed whatever follows: a failing follow-up must not turn the callback into a 5xx
+    # (Platega would only repeat it) nor hide the credit from the caller.
+    try:
+        topup_credited(invoice_id)
+    except Exception:  # noqa: BLE001 - logged with its traceback; the credit stands
+        db.session.rollback()
+        log.exception("invoice %s: credited, but what follows a credit failed", invoice_id)
 
 
 # --- the decisions (invoice row locked, caller commits) ---------------------------------------
