@@ -107,11 +107,24 @@ EXPIRY_WARNING_CRON = "0 9 * * *"  # when the scheduler looks for expiring serve
 WORKER_QUEUES = ["mail", "default", "provisioning"]  # `flask worker` without arguments: mail first, never behind VM work
 
 # --- Payments (Platega) -----------------------------------------------------------
+PAYMENT_GATEWAY = "platega"  # "platega", or "simulator" (make run's loopback Platega; the console says so)
 PLATEGA_URL = "https://app.platega.io"  # gateway base URL
-PLATEGA_MERCHANT_ID = ""  # X-MerchantId
-PLATEGA_SECRET = ""  # X-Secret
-PLATEGA_RETURN_URL = "http://localhost:8080/"  # where the payer returns after paying
-PLATEGA_FAILED_URL = "http://localhost:8080/"  # where the payer returns after a failure
+PLATEGA_MERCHANT_ID = ""  # X-MerchantId; empty: top-ups answer 502 and every callback 401
+PLATEGA_SECRET = ""  # X-Secret; empty: as above (an empty secret never authenticates a callback)
+PLATEGA_RETURN_URL = ""  # where the payer returns after paying; empty: our own return page for the invoice
+PLATEGA_FAILED_URL = ""  # where the payer returns after a failure; empty: our own return page for the invoice
+PLATEGA_PAYMENT_METHOD = 2  # paymentMethod when the caller names none (2 = SBP)
+PLATEGA_TIMEOUT = 8  # seconds per gateway call
+PLATEGA_RETRIES = 2  # extra tries of a call that failed transiently (connect error, timeout, 5xx)
+PLATEGA_RETRY_BACKOFF = 0.3  # seconds before the first retry, doubled for each next one
+PLATEGA_CALLBACK_TIMEOUT = 4  # seconds a callback waits for the status re-read; slower ones are left to the poller
+TOPUP_MIN = 10  # smallest top-up, whole roubles
+TOPUP_MAX = 100000  # largest top-up, whole roubles
+TOPUP_PENDING_HOURS = 24  # an unpaid invoice is closed as expired after this long
+TOPUP_POLL_BATCH = 200  # pending invoices the poller checks per run (oldest checked first)
+TOPUP_SITE_URL = ""  # the return page's link back to the customer site; empty: the first CORS origin
+REF_SHARE = 0.0  # share of each top-up credited to the payer's referrer (0.05 = 5%); 0 = none
+RATELIMIT_INVOICE = "10/minute;60/hour"  # POST /create_invoice per IP and per account
 
 # --- Proxy resale upstream ----------------------------------------------------------
 SOCKS_API_URL = ""  # upstream proxy API base URL

@@ -35,15 +35,19 @@ def scheduler_command() -> None:
 @click.command("simulators")
 @click.option("--proxmox-port", default=0, show_default=True, help="0 picks a free port.")
 @click.option("--pfsense-port", default=0, show_default=True, help="0 picks a free port.")
+@click.option("--platega-port", default=0, show_default=True, help="0 picks a free port.")
+@click.option("--platega-callback-url", default="http://127.0.0.1:7002/platega/callback", show_default=True,
+              help="Where the simulated Platega sends its callbacks; empty: no Platega simulator.")
 @with_appcontext
-def simulators_command(proxmox_port: int, pfsense_port: int) -> None:
-    """Serve simulated Proxmox and pfSense on loopback (pool VMs from the database) until stopped.
+def simulators_command(proxmox_port: int, pfsense_port: int, platega_port: int, platega_callback_url: str) -> None:
+    """Serve simulated Proxmox, pfSense and Platega on loopback (pool VMs from the database) until stopped.
 
     Prints the environment variables that point web and worker processes at them.
     """
     from oxnack_admin.cli.simulators import start_simulators
 
-    started = start_simulators(current_app.config, proxmox_port=proxmox_port, pfsense_port=pfsense_port)
+    started = start_simulators(current_app.config, proxmox_port=proxmox_port, pfsense_port=pfsense_port,
+                               platega_port=platega_port, platega_callback_url=platega_callback_url or None)
     for name, value in started.environment.items():
         click.echo(f"{name}={value}")
     stop = threading.Event()

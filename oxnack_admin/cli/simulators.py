@@ -1,28 +1,32 @@
-"""The simulator hypervisor: loopback Proxmox and pfSense for the embedded default (`make run`).
+"""The simulators for the embedded default (`make run`): loopback Proxmox and pfSense, and Platega.
 
 The simulators live in the process that starts them; web, worker and scheduler processes
 reach them through the URLs and keys in `environment`, read by settings.py like real hosts.
 """
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import Server
 from oxnack_admin.simulator.pfsense import PfSenseSimulator
+from oxnack_admin.simulator.platega import PlategaSimulator
 from oxnack_admin.simulator.proxmox import ProxmoxSimulator
 
 # A task the client stopped waiting for still ends, as it would on a real node.
 DEMO_TASK_SECONDS = 3.0
+# Where the web process of `make run` takes Platega's callbacks.
+DEMO_CALLBACK_URL = "http://127.0.0.1:7002/platega/callback"
 
 
 @dataclass
 class StartedSimulators:
-    """Both simulators, running; unpacks as (proxmox, pfsense)."""
+    """The simulators, running; unpacks as (proxmox, pfsense). `platega` when payments are simulated too."""
 
     proxmox: ProxmoxSimulator
     pfsense: PfSenseSimulator
+    platega: PlategaSimulator | None = field(default=None)
 
     def __iter__(self):
         return iter((self.proxmox, self.pfsense))
@@ -30,7 +34,7 @@ class StartedSimulators:
     @property
     def servers(self) -> list:
         """What to stop() at shutdown."""
-        return [self.proxmox, self.pfsense]
+        return [self.proxmox, self.pfsense] + ([self.platega] if self.platega else [])
 
     @property
     def config(self) -> dict:
@@ -41,6 +45,9 @@ class StartedSimulators:
             "PROXMOX_USER": self.proxmox.user, "PROXMOX_TOKEN": self.proxmox.token, "PROXMOX_PASSWORD": "",
             "PROXMOX_VERIFY_TLS": False,
             "PFSENSE_URL": self.pfsense.url, "PFSENSE_API_KEY": self.pfsense.api_key, "PFSENSE_VERIFY_TLS": False,
+            **({"PAYMENT_GATEWAY": "simulator", "PLATEGA_URL": self.platega.url,
+                "PLATEGA_MERCHANT_ID": self.platega.merchant_id, "PLATEGA_SECRET": self.platega.secret}
+               if self.platega else {}),
         }
 
     @property
@@ -52,6 +59,9 @@ class StartedSimulators:
             "OXNACK_PROXMOX_USER": self.proxmox.user, "OXNACK_PROXMOX_TOKEN": self.proxmox.token,
             "OXNACK_PROXMOX_PASSWORD": "", "OXNACK_PROXMOX_VERIFY_TLS": "0",
             "OXNACK_PFSENSE_URL": self.pfsense.url, "OXNACK_PFSENSE_API_KEY": self.pfsense.api_key,
+            **({"OXNACK_PAYMENT_GATEWAY": "simulator", "OXNACK_PLATEGA_URL": self.platega.url,
+                "OXNACK_PLATEGA_MERCHANT_ID": self.platega.merchant_id, "OXNACK_PLATEGA_SECRET": self.platega.secret}
+               if self.platega else {}),
         }
 
     def stop(self) -> None:
@@ -60,8 +70,11 @@ class StartedSimulators:
 
 
 def start_simulators(app_config, pool_vms: Iterable[Server] | None = None, *, proxmox_port: int = 0,
-                     pfsense_port: int = 0, host: str = "127.0.0.1") -> StartedSimulators:
-    """Start both simulators on loopback with every pool VM registered in the Proxmox one.
+                     pfsense_port: int = 0, host: str = "127.0.0.1", platega_callback_url: str | None = None,
+                     platega_port: int = 0) -> StartedSimulators:
+    """Start the simulators on loopback with every pool VM registered in the Proxmox one.
+
+    With `platega_callback_url`, a Platega simulator too, calling back the app at that URL.
 
     Without `pool_vms` the servers table is read, so call it inside an app context.
     """
@@ -73,12 +86,17 @@ def start_simulators(app_config, pool_vms: Iterable[Server] | None = None, *, pr
     for server in pool_vms:
         register_vm(proxmox, server, app_config)
     proxmox.start()
+    platega = (PlategaSimulator(callback_url=platega_callback_url, host=host, port=platega_port)
+               if platega_callback_url else None)
     try:
         pfsense.start()
+        if platega:
+            platega.start()
     except Exception:
         proxmox.stop()
+        pfsense.stop()
         raise
-    return StartedSimulators(proxmox, pfsense)
+    return StartedSimulators(proxmox, pfsense, platega)
 
 
 def register_vm(proxmox: ProxmoxSimulator, server: Server, app_config) -> None:

@@ -4,11 +4,13 @@ from .billing import Promocode, PromocodeUse, Transaction
 from .customers import User, UserSession
 from .mail import MailMessage
 from .market import MarketService
+from .payments import Invoice
 from .provisioning import ProvisioningRun, ProvisioningStep
 from .servers import Server, ServerAddress
-from .staff import Staff
+from .staff import Staff, StaffApiToken
 
 __all__ = [
-    "AuditEvent", "MailMessage", "MarketService", "Promocode", "PromocodeUse",
-    "ProvisioningRun", "ProvisioningStep", "Server", "ServerAddress", "Staff", "Transaction", "User", "UserSession",
+    "AuditEvent", "Invoice", "MailMessage", "MarketService", "Promocode", "PromocodeUse",
+    "ProvisioningRun", "ProvisioningStep", "Server", "ServerAddress", "Staff", "StaffApiToken", "Transaction",
+    "User", "UserSession",
 ]

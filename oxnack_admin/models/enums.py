@@ -16,12 +16,22 @@ class TransactionType(StrEnum):
     RENEWAL = "renewal"  # a rental period extended
     PROXY_PURCHASE = "proxy_purchase"
     PROXY_REFUND = "proxy_refund"
+    CHARGEBACK = "chargeback"  # a credited top-up the payer took back through the gateway
+    REFERRAL = "referral"  # a referrer's share of a top-up by someone they brought
 
 
 class TransactionStatus(StrEnum):
     PENDING = "PENDING"  # an invoice waiting for the gateway (legacy spelling)
     CONFIRMED = "CONFIRMED"  # money moved
     CANCELED = "CANCELED"  # an invoice that will never be paid
+
+
+class InvoiceState(StrEnum):
+    PENDING = "pending"  # waiting for the gateway; its ledger row is PENDING
+    PAID = "paid"  # credited once; its ledger row is CONFIRMED
+    CANCELED = "canceled"  # the gateway canceled (or failed) it; nothing credited
+    EXPIRED = "expired"  # unpaid after TOPUP_PENDING_HOURS; nothing credited
+    CHARGED_BACK = "charged_back"  # credited, then reversed by one `chargeback` row
 
 
 class RunState(StrEnum):

@@ -12,6 +12,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
                                                status_code_conformance)
 
 from oxnack_admin.extensions import db
+from tests.payments.conftest import pay_config, platega  # noqa: F401  (fixtures: a loopback Platega)
 from tests.support.customers import sign_in
 from tests.support.factories import make_pool, make_promocode, make_server, make_user
 
@@ -19,7 +20,7 @@ FUZZ_CONFIG = schemathesis.Config.from_dict({"seed": 7002, "generation": {"deter
 MAX_EXAMPLES = 25  # per operation and mode (valid and invalid input)
 CLASSIC_PATHS = {"/register", "/register/code", "/login", "/get_mail", "/get_balance", "/reset_cookie", "/countries",
                  "/osystems", "/parametrs", "/calc_price", "/create_machine", "/user_services", "/control_server",
-                 "/services", "/send_mail"}
+                 "/services", "/send_mail", "/create_invoice", "/platega/callback"}
 
 
 def test_openapi_document_lists_every_classic_call(client):
@@ -32,8 +33,8 @@ def test_openapi_document_lists_every_classic_call(client):
 
 
 @pytest.fixture
-def shop(app):
-    """A rich signed-in customer with a server, a pool and a promocode; returns the session token."""
+def shop(app, platega):
+    """A rich signed-in customer with a server, a pool, a promocode and a (simulated) gateway; returns the token."""
     user = make_user("fuzz@example.com", balance=100000)
     make_server(400, busy=True, username=user.username, status="on")
     make_pool(3, "ubuntu", first_vmid=500)
@@ -53,7 +54,8 @@ def classic_schema(app):
 OPERATIONS = [("/register", "POST"), ("/register/code", "POST"), ("/login", "POST"), ("/get_mail", "GET"),
               ("/get_balance", "GET"), ("/reset_cookie", "POST"), ("/countries", "GET"), ("/osystems", "GET"),
               ("/parametrs", "GET"), ("/calc_price", "POST"), ("/create_machine", "POST"), ("/user_services", "GET"),
-              ("/control_server", "POST"), ("/services", "GET"), ("/send_mail", "POST")]
+              ("/control_server", "POST"), ("/services", "GET"), ("/send_mail", "POST"), ("/create_invoice", "POST"),
+              ("/platega/callback", "POST")]
 CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
 # Invalid input exists only where there is a body; the GET calls take nothing.
 CASES = [(path, method, GenerationMode.POSITIVE) for path, method in OPERATIONS] + [

@@ -22,9 +22,12 @@ LEAST_ROLE = {
     "console.promocodes_edit": ADMIN, "console.promocodes_enable": ADMIN, "console.promocodes_disable": ADMIN,
     "console.market": SUPPORT, "console.market_show": SUPPORT, "console.market_new": ADMIN,
     "console.market_edit": ADMIN, "console.market_enable": ADMIN, "console.market_disable": ADMIN,
+    "console.invoices": SUPPORT, "console.invoices_show": SUPPORT, "console.invoices_check": SUPPORT,
+    "console.invoices_paid": ADMIN,
     "console.transactions": SUPPORT, "console.transactions_csv": SUPPORT,
     "console.jobs": SUPPORT, "console.jobs_retry": ADMIN, "console.jobs_delete": ADMIN, "console.jobs_mailretry": ADMIN,
     "console.audit": SUPPORT,
+    "console.tokens": ADMIN, "console.tokens_create": ADMIN, "console.tokens_revoke": ADMIN,
     "console.staff": OWNER, "console.staff_create": OWNER, "console.staff_role": OWNER,
     "console.staff_activate": OWNER, "console.staff_deactivate": OWNER,
 }

@@ -144,3 +144,18 @@ def test_retry_of_a_run_still_running_only_queues_it_again(app, proxmox, pfsense
     work()
 
     assert reload_run(placed.run.id).state == RunState.DONE
+
+
+def test_the_simulators_can_include_platega_and_point_the_app_at_it(app):
+    from oxnack_admin.cli.simulators import start_simulators
+
+    started = start_simulators(app.config, pool_vms=[], platega_callback_url="http://127.0.0.1:9/platega/callback")
+    try:
+        env = started.environment
+        assert env["OXNACK_PAYMENT_GATEWAY"] == "simulator"
+        assert env["OXNACK_PLATEGA_URL"] == started.platega.url
+        assert env["OXNACK_PLATEGA_SECRET"] == started.platega.secret and len(started.platega.secret) > 20
+        assert started.config["PLATEGA_MERCHANT_ID"] == started.platega.merchant_id
+        assert started.platega in started.servers
+    finally:
+        started.stop()

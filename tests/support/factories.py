@@ -3,8 +3,8 @@ import itertools
 from decimal import Decimal
 
 from oxnack_admin.extensions import db
-from oxnack_admin.models import Promocode, Server, Staff, User
-from oxnack_admin.models.enums import TransactionType
+from oxnack_admin.models import Invoice, Promocode, Server, Staff, Transaction, User
+from oxnack_admin.models.enums import InvoiceState, TransactionStatus, TransactionType
 from oxnack_admin.services.money import ledger
 from oxnack_admin.services.accounts.passwords import hash_password
 from oxnack_admin.services.staff.staff import create_staff
@@ -52,3 +52,20 @@ def make_staff(role: str = "admin", email: str | None = None, password: str = "s
     staff = create_staff(email or f"{role}{next(_numbers)}@oxnack.test", role, password)
     db.session.commit()
     return staff
+
+
+def make_invoice(user: User, amount: int = 100, gateway_id: str | None = None) -> Invoice:
+    """A pending top-up as POST /create_invoice leaves it (without asking a gateway)."""
+    number = next(_numbers)
+    gateway_id = gateway_id or f"00000000-0000-4000-8000-{number:012d}"
+    row = Transaction(username=user.username, user_id=user.id, type=TransactionType.TOP_UP, amount=Decimal(amount),
+                      date=ledger.legacy_date(), discription="test invoice", status=TransactionStatus.PENDING,
+                      transaction_id=gateway_id)
+    db.session.add(row)
+    db.session.flush()
+    invoice = Invoice(reference=f"inv_test{number}", ledger_row_id=row.id, user_id=user.id, gateway_id=gateway_id,
+                      amount=Decimal(amount), payment_method=2, state=InvoiceState.PENDING,
+                      redirect=f"https://pay.example/{gateway_id}")
+    db.session.add(invoice)
+    db.session.commit()
+    return invoice

@@ -16,9 +16,11 @@ NAVIGATION = (
     ("Servers", "console.servers", StaffRole.SUPPORT),
     ("Promocodes", "console.promocodes", StaffRole.SUPPORT),
     ("Market", "console.market", StaffRole.SUPPORT),
+    ("Invoices", "console.invoices", StaffRole.SUPPORT),
     ("Transactions", "console.transactions", StaffRole.SUPPORT),
     ("Jobs", "console.jobs", StaffRole.SUPPORT),
     ("Audit log", "console.audit", StaffRole.SUPPORT),
+    ("API tokens", "console.tokens", StaffRole.ADMIN),
     ("Staff", "console.staff", StaffRole.OWNER),
 )
 
@@ -33,7 +35,8 @@ def _console_context() -> dict:
     section = _section(request.endpoint or "")
     navigation = [(label, endpoint, _section(endpoint) == section) for label, endpoint, role in NAVIGATION if can(role)]
     return {"navigation": navigation, "can": can, "Role": StaffRole,
-            "simulator_mode": current_app.config.get("HYPERVISOR") == "simulator"}
+            "simulator_mode": current_app.config.get("HYPERVISOR") == "simulator",
+            "gateway_simulated": current_app.config.get("PAYMENT_GATEWAY") == "simulator"}
 
 
 def _section(endpoint: str) -> str:
@@ -75,5 +78,5 @@ def _error_page(status: int, message: str):
     return render_template("console/error.html", status=status, message=message), status
 
 
-from . import (audit, auth, dashboard, duplicates, jobs, market, promocodes, server_actions, servers,  # noqa: E402,F401
-               staff, transactions, users)
+from . import (api_tokens, audit, auth, dashboard, duplicates, invoices, jobs, market, promocodes,  # noqa: E402,F401
+               server_actions, servers, staff, transactions, users)

@@ -12,6 +12,8 @@ from oxnack_admin.models.enums import RunState, ServerStatus, TransactionStatus,
 # Money customers spent (debits, so negative amounts) net of what was given back (positive).
 REVENUE_TYPES = (TransactionType.ORDER, TransactionType.RENEWAL, TransactionType.PROXY_PURCHASE,
                  TransactionType.REFUND, TransactionType.PROXY_REFUND)
+# Money customers paid in through the gateway, net of what they took back by chargebacks.
+TOP_UP_TYPES = (TransactionType.TOP_UP, TransactionType.CHARGEBACK)
 CHART_WIDTH, CHART_HEIGHT, CHART_TOP, CHART_BOTTOM, CHART_LEFT = 1000, 220, 14, 24, 52
 
 
@@ -57,7 +59,7 @@ def money_by_day(days: int = 30, today: date | None = None) -> list[DayTotals]:
     rows = db.session.execute(
         select(day.label("day"),
                func.coalesce(-func.sum(case((Transaction.type.in_(REVENUE_TYPES), Transaction.amount))), 0),
-               func.coalesce(func.sum(case((Transaction.type == TransactionType.TOP_UP, Transaction.amount))), 0))
+               func.coalesce(func.sum(case((Transaction.type.in_(TOP_UP_TYPES), Transaction.amount))), 0))
         .where(confirmed, and_(day >= first, day <= today))
         .group_by(day)
     ).all()

@@ -140,6 +140,32 @@ def build() -> dict:
                                                    401: "unlogin", 404: "server not found (or not yours)",
                                                    409: "another action is running / still being created",
                                                    413: "Body over MAX_CONTENT_LENGTH"})}}},
+        "/create_invoice": {"post": {
+            "summary": "Open a balance top-up at Platega; the payer goes to `redirect`", "tags": ["payments"],
+            "security": SESSION,
+            "requestBody": _body(_obj(["amount"], {
+                "amount": _int(config["TOPUP_MIN"], config["TOPUP_MAX"]),
+                "method": {"type": "integer", "minimum": 1, "maximum": 1000,
+                           "description": "Platega paymentMethod (default 2 = SBP)"}}, closed=False)),
+            "responses": {"201": _json(_obj(["status", "transaction_id", "redirect", "amount"], {
+                              "status": {"type": "string", "enum": ["created"]}, "transaction_id": STRING,
+                              "redirect": STRING, "amount": {"type": "integer"}}),
+                              "Recorded as a PENDING add_balance row with Platega's id"),
+                          **_errors(STATUS_ERROR, {400: "bad amount / bad method", 401: "unlogin",
+                                                   413: "Body over MAX_CONTENT_LENGTH", 429: "Rate limit",
+                                                   502: "payment gateway unavailable (nothing recorded)"})}}},
+        "/platega/callback": {"post": {
+            "summary": "Platega's payment callback; the body is never trusted (the status is re-read)",
+            "tags": ["payments"],
+            "parameters": [{"name": name, "in": "header", "required": True, "schema": STRING}
+                           for name in ("X-MerchantId", "X-Secret")],
+            "requestBody": _body(_obj(["id"], {"id": STRING, "amount": {"type": "number"}, "currency": STRING,
+                                               "status": STRING, "paymentMethod": {"type": "integer"},
+                                               "payload": STRING}, closed=False)),
+            "responses": {"200": _json(_obj(["status"], {"status": {"type": "string", "enum": ["ok"]}}),
+                                       "A known invoice (repeats included)"),
+                          **_errors(STATUS_ERROR, {400: "bad request", 401: "unauthorized",
+                                                   404: "unknown invoice", 413: "Body over MAX_CONTENT_LENGTH"})}}},
         "/services": {"get": {
             "summary": "Enabled market services", "tags": ["market"],
             "responses": {"200": _json({"type": "array", "items": _ref("MarketService")}, "Services"),

@@ -66,3 +66,38 @@ def as_json_number(amount: Decimal | None) -> int | float:
     """Legacy clients expect plain numbers: whole amounts as integers."""
     amount = amount or Decimal(0)
     return int(amount) if amount == amount.to_integral_value() else float(amount)
+
+
+def confirm_pending_credit(transaction_id: int, *, also_from: tuple[str, ...] = ()) -> Transaction | None:
+    """Book a waiting credit (a PENDING top-up row) into the balance: the row itself becomes CONFIRMED.
+
+    One conditional UPDATE decides, so across concurrent callers exactly one gets the row back and
+    moves the balance; everyone else gets None. `also_from` admits other statuses (a staff decision
+    to credit a closed invoice). The caller owns the transaction, as everywhere here.
+    """
+    allowed = (TransactionStatus.PENDING, *also_from)
+    booked = db.session.execute(
+        update(Transaction)
+        .where(Transaction.id == transaction_id, Transaction.status.in_(allowed), Transaction.amount > 0,
+               Transaction.user_id.is_not(None))
+        .values(status=TransactionStatus.CONFIRMED, date=legacy_date(), created_at=func.now())
+        .returning(Transaction.user_id, Transaction.amount)
+    ).first()
+    if booked is None:
+        return None
+    user_id, amount = booked
+    db.session.execute(update(User).where(User.id == user_id).values(balance=User.balance + amount))
+    row = db.session.get(Transaction, transaction_id)
+    db.session.refresh(row)
+    user = db.session.get(User, user_id)
+    if user is not None:
+        db.session.expire(user, ["balance"])
+    return row
+
+
+def close_pending(transaction_id: int) -> bool:
+    """A waiting credit that will never be paid: PENDING → CANCELED (it never counted). False if not pending."""
+    return db.session.execute(
+        update(Transaction).where(Transaction.id == transaction_id, Transaction.status == TransactionStatus.PENDING)
+        .values(status=TransactionStatus.CANCELED)
+    ).rowcount == 1

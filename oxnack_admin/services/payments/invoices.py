@@ -1,0 +1,164 @@
+"""Opening a top-up: validate the amount, open the payment at Platega, record the PENDING ledger row.
+
+The gateway is asked first and the rows written only once it answered, so a gateway failure
+leaves nothing that could be credited later. A gateway transaction whose rows failed to commit
+is unknown to us: its callback gets 404 and nothing is ever credited for it.
+"""
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from oxnack_admin.clients.errors import PermanentRemoteError, RemoteError
+from oxnack_admin.clients.platega import PlategaClient
+from oxnack_admin.extensions import db
+from oxnack_admin.models import Invoice, Transaction, User
+from oxnack_admin.models.enums import InvoiceState, TransactionStatus, TransactionType
+from oxnack_admin.services.money.ledger import legacy_date
+
+MAX_METHOD = 1000  # Platega's payment methods are small integers (2 SBP, 11 cards, ...)
+
+
+class BadAmount(ValueError):
+    """Not a whole number of roubles within TOPUP_MIN..TOPUP_MAX."""
+
+
+class BadMethod(ValueError):
+    """`method` is not a Platega paymentMethod number."""
+
+
+class GatewayUnavailable(Exception):
+    """Platega could not open the payment; nothing was recorded. `reason` is for logs and staff."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ReturnUrls:
+    """Where Platega sends the payer back; `own_page` is our return page for an invoice reference."""
+
+    own_page: str  # with "{reference}" in it
+
+    def for_invoice(self, reference: str) -> tuple[str, str]:
+        config = current_app.config
+        mine = self.own_page.replace("{reference}", reference)
+        return config.get("PLATEGA_RETURN_URL") or mine, config.get("PLATEGA_FAILED_URL") or mine
+
+
+def gateway(*, timeout: float | None = None, retries: int | None = None) -> PlategaClient:
+    """The Platega client for this app (PermanentRemoteError when it is not configured)."""
+    return PlategaClient.from_config(current_app.config, timeout=timeout, retries=retries)
+
+
+def whole_roubles(value) -> int:
+    """The amount as an int within the configured limits, else BadAmount (strings and bools are not amounts)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BadAmount("amount must be a number")
+    if isinstance(value, float) and not value.is_integer():
+        raise BadAmount("amount must be whole roubles")
+    amount = int(value)
+    if not current_app.config["TOPUP_MIN"] <= amount <= current_app.config["TOPUP_MAX"]:
+        raise BadAmount("amount outside TOPUP_MIN..TOPUP_MAX")
+    return amount
+
+
+def payment_method(value) -> int:
+    if value is None:
+        return int(current_app.config["PLATEGA_PAYMENT_METHOD"])
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_METHOD:
+        raise BadMethod("method must be a Platega paymentMethod number")
+    return value
+
+
+def open_invoice(user_id: int, amount: int, method: int, urls: ReturnUrls) -> Invoice:
+    """Open the payment at the gateway, then record it; commits. GatewayUnavailable if Platega failed."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise LookupError(f"no user {user_id}")
+    reference = "inv_" + secrets.token_urlsafe(18)
+    return_url, failed_url = urls.for_invoice(reference)
+    description = f"Пополнение баланса Oxnack ({user.username or user.mail or user.id}) на {amount} ₽"
+    try:
+        created = gateway().create_transaction(amount, description=description, return_url=return_url,
+                                               failed_url=failed_url, payload=reference, method=method)
+    except RemoteError as error:
+        db.session.rollback()
+        raise GatewayUnavailable(error.message) from None
+    row = Transaction(username=user.username, tg_id=user.tg_id, user_id=user.id, type=TransactionType.TOP_UP,
+                      amount=Decimal(amount), date=legacy_date(), discription=description,
+                      status=TransactionStatus.PENDING, transaction_id=created.id)
+    db.session.add(row)
+    db.session.flush()
+    invoice = Invoice(reference=reference, ledger_row_id=row.id, user_id=user.id, gateway_id=created.id,
+                      amount=Decimal(amount), currency="RUB", payment_method=method, redirect=created.redirect,
+                      state=InvoiceState.PENDING, gateway_status=created.status, last_answer=created.answer)
+    db.session.add(invoice)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()  # the gateway repeated an id we hold: never mix two payments
+        raise GatewayUnavailable("Platega answered a transactionId that is already recorded") from None
+    return invoice
+
+
+def find_by_gateway_id(gateway_id) -> Invoice | None:
+    if not isinstance(gateway_id, (str, int)) or isinstance(gateway_id, bool) or not 0 < len(str(gateway_id)) <= 200:
+        return None
+    return db.session.scalar(select(Invoice).where(Invoice.gateway_id == str(gateway_id)))
+
+
+def adopt_ledger_rows(gateway_id: str | None = None) -> int:
+    """Give PENDING `add_balance` rows that have a gateway id but no invoice (the old PaymentAPI's, or
+    written by another tool) an invoice, so callbacks and the poller settle them like ours. Commits."""
+    statement = (select(Transaction).where(
+        Transaction.type == TransactionType.TOP_UP, Transaction.status == TransactionStatus.PENDING,
+        Transaction.transaction_id.is_not(None), Transaction.transaction_id != "", Transaction.user_id.is_not(None),
+        Transaction.amount > 0, ~select(Invoice.id).where(Invoice.ledger_row_id == Transaction.id).exists(),
+        ~select(Invoice.id).where(Invoice.gateway_id == Transaction.transaction_id).exists()))
+    if gateway_id is not None:
+        statement = statement.where(Transaction.transaction_id == gateway_id)
+    adopted = 0
+    for row in db.session.scalars(statement.order_by(Transaction.id).limit(500)):
+        db.session.add(Invoice(reference="inv_" + secrets.token_urlsafe(18), ledger_row_id=row.id,
+                               user_id=row.user_id, gateway_id=row.transaction_id, amount=row.amount,
+                               currency="RUB", payment_method=int(current_app.config["PLATEGA_PAYMENT_METHOD"]),
+                               state=InvoiceState.PENDING, created_at=row.created_at))
+        adopted += 1
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()  # adopted concurrently by another caller: theirs stands
+        return 0
+    return adopted
+
+
+def find_by_reference(reference: str) -> Invoice | None:
+    if not reference or len(reference) > 100:
+        return None
+    return db.session.scalar(select(Invoice).where(Invoice.reference == reference))
+
+
+def expires_at(invoice: Invoice) -> datetime:
+    """An unpaid invoice closes TOPUP_PENDING_HOURS after its ledger row was written."""
+    opened = invoice.ledger_row.created_at if invoice.state == InvoiceState.PENDING else invoice.created_at
+    return opened + timedelta(hours=float(current_app.config["TOPUP_PENDING_HOURS"]))
+
+
+def is_overdue(invoice: Invoice, now: datetime | None = None) -> bool:
+    return (now or datetime.now(timezone.utc)) >= expires_at(invoice)
+
+
+def pending_invoices(limit: int | None = None) -> list[Invoice]:
+    """Pending invoices, those checked longest ago first (the poller's order)."""
+    statement = (select(Invoice).where(Invoice.state == InvoiceState.PENDING)
+                 .order_by(Invoice.checked_at.asc().nulls_first(), Invoice.id))
+    return list(db.session.scalars(statement.limit(limit or current_app.config["TOPUP_POLL_BATCH"])))
+
+
+__all__ = ["BadAmount", "BadMethod", "GatewayUnavailable", "PermanentRemoteError", "ReturnUrls", "open_invoice"]
