@@ -1,6 +1,5 @@
 """Periodic jobs the cron scheduler queues (queue `default`)."""
 from oxnack_admin.extensions import db
-from oxnack_admin.services.fleet import expiry
 from oxnack_admin.services.mail import mail
 from oxnack_admin.services.provisioning import runs as provisioning_runs
 from oxnack_admin.services.accounts import sessions
@@ -12,8 +11,3 @@ def sweep() -> None:
     mail.requeue_stale_mail()
     sessions.purge_expired_sessions()
     db.session.commit()
-
-
-def send_expiry_warnings() -> None:
-    """E-mail owners whose servers run out within EXPIRY_WARNING_DAYS."""
-    expiry.warn_expiring_servers()

@@ -5,10 +5,10 @@ from .customers import User, UserSession
 from .mail import MailMessage
 from .market import MarketService
 from .provisioning import ProvisioningRun, ProvisioningStep
-from .servers import Server
+from .servers import Server, ServerEvent, ServerWipe
 from .staff import Staff
 
 __all__ = [
     "AuditEvent", "MailMessage", "MarketService", "Promocode", "PromocodeUse",
-    "ProvisioningRun", "ProvisioningStep", "Server", "Staff", "Transaction", "User", "UserSession",
+    "ProvisioningRun", "ProvisioningStep", "Server", "ServerEvent", "ServerWipe", "Staff", "Transaction", "User", "UserSession",
 ]

@@ -75,5 +75,5 @@ def _error_page(status: int, message: str):
     return render_template("console/error.html", status=status, message=message), status
 
 
-from . import (audit, auth, dashboard, jobs, market, promocodes, server_actions, servers,  # noqa: E402,F401
+from . import (audit, auth, dashboard, jobs, market, promocodes, server_actions, server_lifecycle, servers,  # noqa: E402,F401
                staff, transactions, users)
