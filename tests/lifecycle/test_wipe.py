@@ -171,3 +171,28 @@ def test_staff_terminate_now_is_audited_and_wipes(app, proxmox, pfsense, smtp, p
     assert_wiped(app, proxmox, pfsense)
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "server.terminate")).staff_id == staff.id
     assert termination.open_wipe(reload(Server, 301)) is None
+
+
+def test_proxmox_down_through_every_retry_flags_the_wipe_and_the_sweep_leaves_it_to_staff(
+        app, proxmox, pfsense, smtp, pool, work):
+    owner = make_user(balance=500)
+    sell_and_provision(pool, work, owner)
+    proxmox.fail_next("DELETE", r"/qemu/301$", status=503, times=10)
+
+    release_server(301, make_staff("admin"))
+    db.session.commit()
+    work()  # three attempts (PROVISIONING_RETRY_INTERVALS has two), each refused with 503
+
+    wipe = db.session.scalars(select(ServerWipe)).one()
+    db.session.refresh(wipe)
+    assert wipe.state == RunState.FAILED and wipe.attempts == 3 and wipe.steps_done == ["stop"]
+    assert "destroy" in wipe.error and reload(Server, 301).attention
+    assert proxmox.has_vm(301) and not reload(Server, 301).is_free
+    assert termination.resume_stuck_wipes(older_than_minutes=0) == []  # failed ones wait for staff
+    assert_every_ledger_consistent()
+
+
+def test_billing_cycle_command(app, runner, proxmox):
+    result = runner.invoke(args=["billing-cycle"])
+    assert result.exit_code == 0, result.output
+    assert "billing cycle done" in result.output and "renewed: 0" in result.output

@@ -98,6 +98,18 @@ def retry_wipe(wipe_id: int, staff) -> ServerWipe:
     return wipe
 
 
+def resume_stuck_wipes(older_than_minutes: float | None = None) -> list[int]:
+    """Queue again every unfinished wipe untouched for a while (its worker died or its job was lost)."""
+    minutes = current_app.config["PROVISIONING_STUCK_MINUTES"] if older_than_minutes is None else older_than_minutes
+    cutoff = clock.now() - timedelta(minutes=minutes)
+    stuck = list(db.session.scalars(select(ServerWipe).where(
+        ServerWipe.state.in_([RunState.PENDING, RunState.RUNNING]), ServerWipe.updated_at <= cutoff)))
+    for wipe in stuck:
+        log.warning("wipe %s looks stuck; queueing it again", wipe.id)
+        schedule(wipe)
+    return [wipe.id for wipe in stuck]
+
+
 def carry_out(wipe_id: int, *, last_attempt: bool = True) -> ServerWipe | None:
     """Carry the wipe on from its first step not done; commits each step, raises when one fails."""
     with _exclusive(wipe_id) as ours:
