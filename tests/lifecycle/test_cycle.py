@@ -189,3 +189,15 @@ def test_flagged_or_provisioning_servers_are_left_alone(app, proxmox, sold):
         report = cycle.run_cycle()
     assert report.suspended == [] and report.terminated == []
     assert reload(Server, 301).lifecycle_state == LifecycleState.ACTIVE
+
+
+def test_a_period_long_past_is_renewed_from_now_once(app, proxmox, sold):
+    owner = make_user(balance=1000)
+    end = datetime(2027, 3, 10, 12, tzinfo=timezone.utc)
+    sold(owner, 301, paid_until=end)
+    later = end + 45 * DAY  # the scheduler was down for weeks
+    with at(later):
+        assert cycle.run_cycle().renewed == [301]
+        assert cycle.run_cycle().renewed == []
+    assert reload(Server, 301).paid_until == later + timedelta(days=app.config["RENTAL_DAYS"])
+    assert reload(User, owner.id).balance == Decimal(760)

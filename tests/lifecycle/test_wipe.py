@@ -196,3 +196,16 @@ def test_billing_cycle_command(app, runner, proxmox):
     result = runner.invoke(args=["billing-cycle"])
     assert result.exit_code == 0, result.output
     assert "billing cycle done" in result.output and "renewed: 0" in result.output
+
+
+def test_a_server_whose_vmid_is_an_os_template_is_never_destroyed(app, proxmox, pfsense, work):
+    template = app.config["OS_TEMPLATES"]["ubuntu"]["template_vmid"]
+    owner = make_user()
+    from tests.support.factories import make_server
+
+    make_server(template, busy=True, username=owner.username)  # the legacy sample has such a row (105)
+    release_server(template, make_staff("admin"))
+    db.session.commit()
+    work()
+    assert proxmox.has_vm(template) and proxmox.calls_to("DELETE", r"/qemu/") == []
+    assert "template" in reload(Server, template).attention

@@ -59,7 +59,10 @@ def renew(server: Server, owner: User, *, now: datetime | None = None, charge: b
     days = current_app.config["RENTAL_DAYS"]
     price = renewal_price(server) if charge else Decimal(0)
     old_end, suspended = server.paid_until, server.lifecycle_state == LifecycleState.SUSPENDED
-    new_end = (now if suspended or old_end is None else old_end) + timedelta(days=days)
+    # A period that ended so long ago that one more would still be over (the scheduler was down)
+    # starts from now: a customer is never charged for months in arrears in one go.
+    runs_on = old_end is not None and not suspended and old_end + timedelta(days=days) > now
+    new_end = (old_end if runs_on else now) + timedelta(days=days)
     if charge and price > 0:
         with db.session.begin_nested():  # a refused debit leaves the caller's transaction intact
             row = ledger.move_money(owner.id, -price, TransactionType.RENEWAL,

@@ -175,8 +175,13 @@ def _stop(server: Server) -> None:
 
 
 def _destroy(server: Server) -> None:
+    templates = {int(t["template_vmid"]) for t in current_app.config["OS_TEMPLATES"].values()}
+    if server.id in templates:
+        raise PermanentRemoteError(f"VM {server.id} is an OS template in OS_TEMPLATES; it is never destroyed")
     proxmox = hypervisor.proxmox_client(server.node)
     if proxmox.vm_exists(server.id):
+        if proxmox.get_config(server.id).get("template"):
+            raise PermanentRemoteError(f"VM {server.id} is a template on Proxmox; it is never destroyed")
         proxmox.destroy(server.id)
 
 
