@@ -201,3 +201,36 @@ def test_a_period_long_past_is_renewed_from_now_once(app, proxmox, sold):
         assert cycle.run_cycle().renewed == []
     assert reload(Server, 301).paid_until == later + timedelta(days=app.config["RENTAL_DAYS"])
     assert reload(User, owner.id).balance == Decimal(760)
+
+
+def test_a_start_queued_before_the_suspension_does_not_outlive_it(app, proxmox, sold, work):
+    from oxnack_admin.services.fleet import power
+
+    owner = make_user(balance=0)
+    end = datetime(2027, 3, 10, 12, tzinfo=timezone.utc)
+    server = sold(owner, 301, paid_until=end, status="off")
+    with at(end - timedelta(minutes=1)):
+        power.request_power_action(server, "start", requested_by="customer")  # holds the VM lock, queued
+    with at(end + timedelta(minutes=1)):
+        assert cycle.run_cycle().suspended == [301]
+        work()
+    assert proxmox.vm(301).status == "stopped" and reload(Server, 301).status == "off"
+
+
+def test_a_suspended_vm_found_running_is_stopped_again(app, proxmox, sold, work):
+    owner = make_user(balance=0)
+    end = datetime(2027, 3, 10, 12, tzinfo=timezone.utc)
+    sold(owner, 301, paid_until=end)
+    with at(end + timedelta(minutes=1)):
+        cycle.run_cycle()
+        work()
+    assert proxmox.vm(301).status == "stopped"
+    db.session.execute(Server.__table__.update().values(status="on"))  # e.g. started by hand on the node
+    db.session.commit()
+    proxmox.add_vm(301, status="running")
+    with at(end + timedelta(minutes=10)):
+        assert cycle.run_cycle().stops_requeued == []  # the first stop job still has time
+    with at(end + timedelta(hours=1)):
+        assert cycle.run_cycle().stops_requeued == [301]
+        work()
+    assert proxmox.vm(301).status == "stopped" and reload(Server, 301).status == "off"
