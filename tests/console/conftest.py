@@ -102,4 +102,4 @@ def shop(app):
     other_staff = make_staff("support", email="colleague@oxnack.test")
     return {"user_id": customer.id, "server_id": sold.id, "free_server_id": free.id, "run_id": run.id,
             "promo": promo.promo, "service_id": service.id, "staff_id": other_staff.id,
-            "queue_name": "default", "job_id": "no-such-job", "message_id": 999}
+            "queue_name": "default", "job_id": "no-such-job", "message_id": 999, "wipe_id": 999}

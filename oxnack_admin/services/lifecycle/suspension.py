@@ -7,7 +7,7 @@ from oxnack_admin.models import Server, User
 from oxnack_admin.models.enums import LifecycleState
 from oxnack_admin.services.fleet import power, vm_locks
 from oxnack_admin.services.lifecycle import clock, history
-from oxnack_admin.services.lifecycle.renewal import POWER_JOB, _retry
+from oxnack_admin.services.lifecycle.renewal import POWER_JOB, power_retry
 from oxnack_admin.services.ops import queueing
 
 log = logging.getLogger(__name__)
@@ -38,12 +38,12 @@ def suspend(server: Server, owner: User | None, *, now: datetime | None = None, 
 def unsuspend(server: Server, *, staff) -> None:
     """Lift a suspension without renewing (the period must still run); the VM starts after the commit."""
     server.lifecycle_state, server.suspended_at = LifecycleState.ACTIVE, None
-    queueing.enqueue_after_commit(queueing.DEFAULT, POWER_JOB, server.id, "start", retry=_retry())
+    queueing.enqueue_after_commit(queueing.DEFAULT, POWER_JOB, server.id, "start", retry=power_retry())
     history.record(server, "unsuspended", staff=staff, date_stop=server.paid_until)
 
 
 def schedule_stop(server_id: int) -> None:
-    queueing.enqueue_after_commit(queueing.DEFAULT, POWER_JOB, server_id, "stop", retry=_retry())
+    queueing.enqueue_after_commit(queueing.DEFAULT, POWER_JOB, server_id, "stop", retry=power_retry())
 
 
 def enforce_power(server_id: int, action: str) -> str | None:
