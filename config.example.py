@@ -43,6 +43,13 @@ MIN_HDD = 15  # GB; pool VMs are made with this disk and grown on order
 MX_HDD = 30  # GB
 RENTAL_DAYS = 30  # a paid order runs this many days (date_stop on "my services")
 
+# --- Server lifecycle (flask billing-cycle) -------------------------------------------
+RENEWAL_REMINDER_DAYS = [3, 1]  # one reminder mail this many days before date_stop, each
+SUSPEND_GRACE_DAYS = 7  # a suspended server is terminated (wiped) this many days after date_stop
+BILLING_CYCLE_CRON = "17 * * * *"  # when the scheduler runs the pass (UTC): hourly
+RENEWAL_AHEAD_MAX_DAYS = 30  # /renew_server refuses while date_stop is further off: a double click pays once
+LEGACY_DEFAULT_PAID_DAYS = 30  # an adopted server with no date of its own or its owner's runs this long
+
 # --- Catalogue ------------------------------------------------------------------
 COUNTRIES = ["russia"]  # countries offered on the rent page; pool VMs default to the first
 OS_TEMPLATES = {  # OS offered -> the Proxmox template VM its pool VMs were cloned from
@@ -102,8 +109,6 @@ PROVISIONING_STUCK_MINUTES = 30  # a pending/running run untouched this long is 
 MAIL_RETRY_INTERVALS = [30, 120, 600, 1800]  # seconds before each retry while SMTP is down; then `failed`
 MAIL_STUCK_MINUTES = 60  # a queued message with no live job this long is queued again by the sweep
 SWEEP_INTERVAL_SECONDS = 300  # how often the scheduler runs the sweep
-EXPIRY_WARNING_DAYS = 3  # e-mail owners this many days before paid_until (once per period)
-EXPIRY_WARNING_CRON = "0 9 * * *"  # when the scheduler looks for expiring servers (UTC)
 WORKER_QUEUES = ["mail", "default", "provisioning"]  # `flask worker` without arguments: mail first, never behind VM work
 
 # --- Payments (Platega) -----------------------------------------------------------

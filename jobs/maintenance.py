@@ -1,19 +1,15 @@
 """Periodic jobs the cron scheduler queues (queue `default`)."""
 from oxnack_admin.extensions import db
-from oxnack_admin.services.fleet import expiry
+from oxnack_admin.services.lifecycle import termination
 from oxnack_admin.services.mail import mail
 from oxnack_admin.services.provisioning import runs as provisioning_runs
 from oxnack_admin.services.accounts import sessions
 
 
 def sweep() -> None:
-    """Resume provisioning runs and mail that a dead worker or a lost job left behind; drop expired sessions."""
+    """Resume provisioning runs, wipes and mail that a dead worker or a lost job left behind; drop expired sessions."""
     provisioning_runs.resume_stuck_runs()
+    termination.resume_stuck_wipes()
     mail.requeue_stale_mail()
     sessions.purge_expired_sessions()
     db.session.commit()
-
-
-def send_expiry_warnings() -> None:
-    """E-mail owners whose servers run out within EXPIRY_WARNING_DAYS."""
-    expiry.warn_expiring_servers()

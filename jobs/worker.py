@@ -13,7 +13,7 @@ from rq.cron import CronScheduler
 from oxnack_admin.extensions import db
 from oxnack_admin.services.ops import queueing
 
-from . import maintenance, payments
+from . import lifecycle, maintenance, payments
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +77,7 @@ def build_scheduler(app: Flask) -> CronScheduler:
     scheduler = CronScheduler(connection=redis_connection(app), logging_level=app.config.get("LOG_LEVEL", "INFO"))
     scheduler.register(maintenance.sweep, queue_name=queueing.DEFAULT,
                        interval=int(app.config["SWEEP_INTERVAL_SECONDS"]))
-    scheduler.register(maintenance.send_expiry_warnings, queue_name=queueing.DEFAULT,
-                       cron=app.config["EXPIRY_WARNING_CRON"])
     # Every minute: Platega stops calling back after three tries, and expired invoices must close.
     scheduler.register(payments.poll_invoices, queue_name=queueing.DEFAULT, cron="* * * * *")
+    scheduler.register(lifecycle.billing_cycle, queue_name=queueing.DEFAULT, cron=app.config["BILLING_CYCLE_CRON"])
     return scheduler

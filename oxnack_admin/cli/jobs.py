@@ -26,7 +26,7 @@ def worker_command(queues: tuple[str, ...], burst: bool, no_scheduler: bool) -> 
 @click.command("scheduler")
 @with_appcontext
 def scheduler_command() -> None:
-    """Run the RQ cron scheduler: the sweep every SWEEP_INTERVAL_SECONDS, expiry warnings on EXPIRY_WARNING_CRON."""
+    """Run the RQ cron scheduler: the sweep every SWEEP_INTERVAL_SECONDS, the billing cycle on BILLING_CYCLE_CRON."""
     from jobs.worker import build_scheduler
 
     build_scheduler(current_app._get_current_object()).start()

@@ -85,6 +85,10 @@ def start_simulators(app_config, pool_vms: Iterable[Server] | None = None, *, pr
         pool_vms = db.session.scalars(select(Server).order_by(Server.id)).all()
     for server in pool_vms:
         register_vm(proxmox, server, app_config)
+    for template in (app_config.get("OS_TEMPLATES") or {}).values():
+        template_vmid = int(template["template_vmid"])
+        if not proxmox.has_vm(template_vmid):  # wipes re-create pool VMs as clones of these
+            proxmox.add_template(template_vmid, disk_gb=int(app_config.get("MIN_HDD", 15)))
     proxmox.start()
     platega = (PlategaSimulator(callback_url=platega_callback_url, host=host, port=platega_port)
                if platega_callback_url else None)

@@ -83,6 +83,13 @@ class ProxmoxClient:
             raise PermanentRemoteError(f"Proxmox returned no status for VM {vmid}")
         return data["status"]
 
+    def vm_exists(self, vmid: int) -> bool:
+        """Whether the node has a VM with this id (read from the node's VM list)."""
+        vms = self._call("list VMs", lambda api: api.nodes(self.node).qemu.get())
+        if not isinstance(vms, list):
+            raise PermanentRemoteError("Proxmox returned no VM list")
+        return any(str(vm.get("vmid")) == str(vmid) for vm in vms if isinstance(vm, dict))
+
     def ensure_unlocked(self, vmid: int) -> dict:
         """Raise TransientRemoteError while the VM holds a lock (backup, clone...); return the config."""
         config = self.get_config(vmid)
@@ -150,6 +157,39 @@ class ProxmoxClient:
         if self.current_status(vmid) != "running":
             raise PermanentRemoteError(f"VM {vmid} is not running, so it cannot be rebooted")
         self._power(vmid, "reboot")
+
+    def destroy(self, vmid: int) -> None:
+        """Delete a stopped VM with all its disks, and wait for the task (PVE refuses a running VM)."""
+        self.ensure_unlocked(vmid)
+        log.info("proxmox: VM %s destroy", vmid)
+        upid = self._call(f"destroy VM {vmid}", lambda api: api.nodes(self.node).qemu(vmid).delete(
+            purge=1, **{"destroy-unreferenced-disks": 1}))
+        self._wait_upid(upid, f"destroy of VM {vmid}")
+
+    def clone(self, template_vmid: int, newid: int, name: str, storage: str) -> None:
+        """Full clone of a template as VM `newid`; waits for the task and for the `clone` lock to clear."""
+        log.info("proxmox: clone template %s as VM %s", template_vmid, newid)
+        upid = self._call(f"clone template {template_vmid} as VM {newid}",
+                          lambda api: api.nodes(self.node).qemu(template_vmid).clone.post(
+                              newid=newid, full=1, name=name, storage=storage))
+        self._wait_upid(upid, f"clone of template {template_vmid} as VM {newid}")
+        self.wait_unlocked(newid)
+
+    def wait_unlocked(self, vmid: int, deadline_seconds: float | None = None) -> dict:
+        """Poll the VM's config until it carries no lock; a lock past the deadline is transient."""
+        deadline = time.monotonic() + (deadline_seconds or self.task_deadline_seconds)
+        while True:
+            config = self.get_config(vmid)
+            if not config.get("lock"):
+                return config
+            if time.monotonic() >= deadline:
+                raise TransientRemoteError(f"VM {vmid} is still locked ({config['lock']})")
+            time.sleep(self.poll_interval)
+
+    def _wait_upid(self, upid, what: str) -> None:
+        if not isinstance(upid, str) or not upid.startswith("UPID:"):
+            raise PermanentRemoteError(f"Proxmox answered the {what} without a task id")
+        self.wait_task(upid)
 
     def wait_task(self, upid: str, deadline_seconds: float | None = None) -> None:
         """Poll a task until it stops; OK passes, another exitstatus is permanent, a timeout transient."""

@@ -6,11 +6,11 @@ from .mail import MailMessage
 from .market import MarketService
 from .payments import Invoice
 from .provisioning import ProvisioningRun, ProvisioningStep
-from .servers import Server, ServerAddress
+from .servers import Server, ServerAddress, ServerEvent, ServerWipe
 from .staff import Staff, StaffApiToken
 
 __all__ = [
     "AuditEvent", "Invoice", "MailMessage", "MarketService", "Promocode", "PromocodeUse",
-    "ProvisioningRun", "ProvisioningStep", "Server", "ServerAddress", "Staff", "StaffApiToken", "Transaction",
-    "User", "UserSession",
+    "ProvisioningRun", "ProvisioningStep", "Server", "ServerAddress", "ServerEvent", "ServerWipe", "Staff",
+    "StaffApiToken", "Transaction", "User", "UserSession",
 ]

@@ -61,3 +61,27 @@ class MailState(StrEnum):
 class ServerStatus(StrEnum):
     ON = "on"
     OFF = "off"
+
+
+class LifecycleState(StrEnum):
+    """Where a sold server is in its rental; NULL on pool VMs."""
+
+    ACTIVE = "active"  # paid up, runs as the customer wants
+    SUSPENDED = "suspended"  # not renewed: VM stopped, power refused, terminated after the grace days
+    WIPING = "wiping"  # taken from its owner; the wipe returns it to the pool (or flags it for staff)
+
+
+class WipeReason(StrEnum):
+    TERMINATION = "termination"  # grace period over, or staff "terminate now"
+    RELEASE = "release"  # staff released the server to the pool
+
+
+class WipeStepName(StrEnum):
+    STOP = "stop"
+    DESTROY = "destroy"
+    CLONE = "clone"
+    NETWORK = "network"
+    RETURN_TO_POOL = "return_to_pool"
+
+
+WIPE_STEPS = list(WipeStepName)

@@ -32,8 +32,13 @@ class Server(db.Model):
     # Added by Oxnack Admin.
     node: Mapped[str | None] = mapped_column(Text)  # Proxmox node; NULL means the configured one
     country: Mapped[str | None] = mapped_column(Text)
-    rented_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    paid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rented_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # date_start
+    paid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # date_stop: the period ends here
+    lifecycle_state: Mapped[str | None] = mapped_column(Text)  # LifecycleState; NULL in the pool
+    auto_renew: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    # The smallest RENEWAL_REMINDER_DAYS already mailed for the current period (NULL: none yet).
+    reminded_days: Mapped[int | None] = mapped_column(Integer)
+    suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     network_refs: Mapped[dict | None] = mapped_column(JSONB)  # pfSense object ids, removed on release
     attention: Mapped[str | None] = mapped_column(Text)  # why staff must look before it is sold again
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -63,3 +68,42 @@ class ServerAddress(db.Model):
     kind: Mapped[str] = mapped_column(Text, primary_key=True)  # 'public' (an element of ips) or 'lan'
     address: Mapped[str] = mapped_column(Text, primary_key=True)
     server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"), index=True)
+
+
+class ServerEvent(db.Model):
+    """One step of a server's life (reminded, renewed, suspended, wiped...), shown on its console page."""
+
+    __tablename__ = "server_events"
+    __table_args__ = (Index("ix_server_events_server_id_id", "server_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(Text)
+    username: Mapped[str | None] = mapped_column(Text)  # the owner at the time
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    detail: Mapped[dict | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())  # set in Python too
+
+
+class ServerWipe(db.Model):
+    """Wiping a VM before it returns to the pool; retries resume at the first step not done."""
+
+    __tablename__ = "server_wipes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(Text)  # WipeReason
+    previous_owner: Mapped[str | None] = mapped_column(Text)  # users.username it was taken from
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    state: Mapped[str] = mapped_column(Text, server_default=text("'pending'"), index=True)  # RunState
+    steps_done: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    current_step: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in ("done", "failed")

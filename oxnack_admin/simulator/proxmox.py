@@ -1,8 +1,11 @@
 """A Proxmox VE stand-in: /api2/json with ticket and token auth, VM configs, tasks and locks.
 
 Simplification: real PVE only writes `lock` for backups, clones, migrations and snapshots;
-here every task holds a lock named after its type until it finishes, so clients that forget
-to wait are caught.
+here every task holds a lock named after its type until it finishes (a clone holds `clone`,
+as on PVE), so clients that forget to wait are caught.
+
+Each VM's disk content is modelled as a dict of files (`write_file`, `files`): a clone copies
+its template's files, a destroy deletes them, so tests can prove a wipe leaves nothing behind.
 """
 import copy
 import hashlib
@@ -37,6 +40,7 @@ class _Vm:
     status: str
     sticky_lock: str | None = None
     task: str | None = None  # UPID of the task holding the VM
+    files: dict = field(default_factory=dict)  # the disk's content: path -> text
 
 
 @dataclass
@@ -49,6 +53,8 @@ class _Task:
     apply: object  # callable run when the task ends OK
     started: float
     exitstatus: str = "OK"
+    lock: str | None = None  # the VM lock while it runs (default: the task type)
+    on_failure: object = None  # callable run when the task fails (a failed clone removes its VM)
     polls: int = 0
     done: bool = False
     fields: dict = field(default_factory=dict)
@@ -102,6 +108,27 @@ class ProxmoxSimulator(LoopbackSimulator):
         with self._lock:
             self._vms[vmid] = _Vm(vmid, config, status)
 
+    def add_template(self, vmid: int, name: str | None = None, files: dict | None = None, **options) -> None:
+        """A template VM (`template: 1`) to clone pool VMs from; `files` is its disk's content."""
+        self.add_vm(vmid, name=name or f"template-{vmid}", **options)
+        with self._lock:
+            self._vms[vmid].config["template"] = 1
+            self._vms[vmid].files = dict(files or {"/etc/os-release": f"template {vmid}"})
+
+    def has_vm(self, vmid: int) -> bool:
+        with self._lock:
+            return vmid in self._vms
+
+    def write_file(self, vmid: int, path: str, content: str) -> None:
+        """Write a file on the VM's disk (what a customer leaves behind)."""
+        with self._lock:
+            self._vms[vmid].files[path] = content
+
+    def files(self, vmid: int) -> dict:
+        """The VM's disk content, path -> text."""
+        with self._lock:
+            return dict(self._vms[vmid].files)
+
     def vm(self, vmid: int) -> VmState:
         """The VM's stored config (cipassword as sent, lock as shown) and status."""
         with self._lock:
@@ -153,6 +180,12 @@ class ProxmoxSimulator(LoopbackSimulator):
         match = re.fullmatch(rf"/nodes/{node}/tasks/([^/]+)/status", path)
         if match and method == "GET":
             return self._task_status(match.group(1))
+        match = re.fullmatch(rf"/nodes/{node}/qemu/(\d+)/clone", path)
+        if match and method == "POST":
+            return self._clone(int(match.group(1)), params, user)
+        match = re.fullmatch(rf"/nodes/{node}/qemu/(\d+)", path)
+        if match and method == "DELETE":
+            return self._destroy(int(match.group(1)), params, user)
         match = re.fullmatch(rf"/nodes/{node}/qemu/(\d+)/(config|resize|status/\w+)", path)
         if not match:
             return self.error_reply(501, f"Method '{method} {path}' not implemented")
@@ -268,15 +301,74 @@ class ProxmoxSimulator(LoopbackSimulator):
 
         return self._ok(self._start_task(vm, POWER_TASKS[action], user, apply))
 
+    def _destroy(self, vmid: int, params, user) -> Reply:
+        vm = self._vms.get(vmid)
+        if vm is None:
+            return self.error_reply(500, f"Configuration file 'nodes/{self.node}/qemu-server/{vmid}.conf' "
+                                         "does not exist")
+        lock = self._current_lock(vm)
+        if lock:
+            return self.error_reply(500, f"VM is locked ({lock})")
+        if vm.status == "running":
+            return self.error_reply(500, f"VM {vmid} is running - destroy failed")
+        if vm.config.get("protection"):
+            return self.error_reply(500, "can't remove VM - protection mode enabled")
+
+        def apply():
+            vm.files.clear()  # purge: the disks go with the config
+            self._vms.pop(vmid, None)
+
+        return self._ok(self._start_task(vm, "qmdestroy", user, apply, lock="destroyed"))
+
+    def _clone(self, template_vmid: int, params, user) -> Reply:
+        if self.adopt_unknown_vms and template_vmid not in self._vms:
+            self.add_template(template_vmid)
+        source = self._vms.get(template_vmid)
+        if source is None:
+            return self.error_reply(500, f"Configuration file 'nodes/{self.node}/qemu-server/{template_vmid}.conf' "
+                                         "does not exist")
+        newid = str(params.get("newid", ""))
+        if not newid.isdigit():
+            return self.error_reply(400, "Parameter verification failed. (newid: property is missing)")
+        newid_int = int(newid)
+        if newid_int in self._vms:
+            return self.error_reply(500, f"unable to create VM {newid}: config file already exists")
+        if str(params.get("full", "0")) != "1" and not source.config.get("template"):
+            return self.error_reply(500, "Linked clone feature is not supported for drives (not a template)")
+        storage = params.get("storage") or "local-lvm"
+        config = copy.deepcopy(source.config)
+        config.pop("template", None)
+        config["name"] = params.get("name") or f"Copy-of-VM-{source.config.get('name')}"
+        for key, value in list(config.items()):
+            if isinstance(value, str) and f"vm-{template_vmid}-" in value:
+                volume, _, options = value.partition(",")
+                disk_name = volume.split(":", 1)[-1].replace(f"vm-{template_vmid}-", f"vm-{newid}-")
+                config[key] = f"{storage}:{disk_name}" + (f",{options}" if options else "")
+        config["net0"] = f"virtio=BC:24:11:{secrets.randbelow(256):02X}:{secrets.randbelow(256):02X}:" \
+                         f"{secrets.randbelow(256):02X},bridge=vmbr1"
+        # The VM exists (locked) from the start, as on PVE; a failed clone is removed again.
+        clone = _Vm(newid_int, config, "stopped", files={})
+        self._vms[newid_int] = clone
+        files = dict(source.files)
+
+        def apply():
+            clone.files = files
+
+        def undo():
+            if self._vms.get(newid_int) is clone:
+                self._vms.pop(newid_int)
+
+        return self._ok(self._start_task(clone, "qmclone", user, apply, lock="clone", on_failure=undo))
+
     # --- tasks -----------------------------------------------------------------------------
 
-    def _start_task(self, vm: _Vm, kind: str, user: str, apply) -> str:
+    def _start_task(self, vm: _Vm, kind: str, user: str, apply, lock: str | None = None, on_failure=None) -> str:
         now = int(time.time())
         upid = f"UPID:{self.node}:{next(self._pids):08X}:{now * 100 % 0xFFFFFFFF:08X}:{now:08X}:" \
                f"{kind}:{vm.vmid}:{user}:"
         failures = self._task_failures.get(kind)
         task = _Task(upid, kind, vm.vmid, user, self.task_polls_before_done, apply, time.monotonic(),
-                     exitstatus=failures.pop(0) if failures else "OK")
+                     exitstatus=failures.pop(0) if failures else "OK", lock=lock, on_failure=on_failure)
         task.fields = {"upid": upid, "node": self.node, "type": kind, "id": str(vm.vmid), "user": user,
                        "starttime": now, "pid": int(upid.split(":")[2], 16)}
         self._tasks[upid] = task
@@ -304,6 +396,8 @@ class ProxmoxSimulator(LoopbackSimulator):
         task.done = True
         if task.exitstatus == "OK" or task.exitstatus.startswith("WARNINGS"):
             task.apply()
+        elif task.on_failure is not None:
+            task.on_failure()
         vm = self._vms.get(task.vmid)
         if vm is not None and vm.task == task.upid:
             vm.task = None
@@ -315,7 +409,10 @@ class ProxmoxSimulator(LoopbackSimulator):
             self._finish(self._tasks[vm.task])
         if vm.sticky_lock:
             return vm.sticky_lock
-        return self._tasks[vm.task].kind if vm.task else None
+        if not vm.task:
+            return None
+        task = self._tasks[vm.task]
+        return task.lock or task.kind
 
     def _shown_config(self, vm: _Vm, for_api: bool) -> dict:
         config = copy.deepcopy(vm.config)

@@ -20,7 +20,7 @@ FUZZ_CONFIG = schemathesis.Config.from_dict({"seed": 7002, "generation": {"deter
 MAX_EXAMPLES = 25  # per operation and mode (valid and invalid input)
 CLASSIC_PATHS = {"/register", "/register/code", "/login", "/get_mail", "/get_balance", "/reset_cookie", "/countries",
                  "/osystems", "/parametrs", "/calc_price", "/create_machine", "/user_services", "/control_server",
-                 "/services", "/send_mail", "/create_invoice", "/platega/callback"}
+                 "/renew_server", "/auto_renew", "/services", "/send_mail", "/create_invoice", "/platega/callback"}
 
 
 def test_openapi_document_lists_every_classic_call(client):
@@ -54,8 +54,8 @@ def classic_schema(app):
 OPERATIONS = [("/register", "POST"), ("/register/code", "POST"), ("/login", "POST"), ("/get_mail", "GET"),
               ("/get_balance", "GET"), ("/reset_cookie", "POST"), ("/countries", "GET"), ("/osystems", "GET"),
               ("/parametrs", "GET"), ("/calc_price", "POST"), ("/create_machine", "POST"), ("/user_services", "GET"),
-              ("/control_server", "POST"), ("/services", "GET"), ("/send_mail", "POST"), ("/create_invoice", "POST"),
-              ("/platega/callback", "POST")]
+              ("/control_server", "POST"), ("/renew_server", "POST"), ("/auto_renew", "POST"), ("/services", "GET"),
+              ("/send_mail", "POST"), ("/create_invoice", "POST"), ("/platega/callback", "POST")]
 CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
 # Invalid input exists only where there is a body; the GET calls take nothing.
 CASES = [(path, method, GenerationMode.POSITIVE) for path, method in OPERATIONS] + [

@@ -18,6 +18,8 @@ LEAST_ROLE = {
     "console.servers_power": SUPPORT,
     "console.servers_new": ADMIN, "console.servers_bulk": ADMIN, "console.servers_edit": ADMIN,
     "console.servers_release": ADMIN, "console.servers_retry": ADMIN,
+    "console.servers_renew": ADMIN, "console.servers_suspend": ADMIN, "console.servers_unsuspend": ADMIN,
+    "console.servers_terminate": ADMIN, "console.servers_period_end": ADMIN, "console.servers_wipe_retry": ADMIN,
     "console.promocodes": SUPPORT, "console.promocodes_show": SUPPORT, "console.promocodes_new": ADMIN,
     "console.promocodes_edit": ADMIN, "console.promocodes_enable": ADMIN, "console.promocodes_disable": ADMIN,
     "console.market": SUPPORT, "console.market_show": SUPPORT, "console.market_new": ADMIN,

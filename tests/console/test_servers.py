@@ -174,18 +174,22 @@ def test_power_actions_are_queued_under_the_vm_lock(app, client, as_role):
     assert actions() == ["server.power.restart"]
 
 
-def test_release_a_sold_server_back_to_the_pool(app, client, as_role, proxmox, pfsense):
+def test_release_a_sold_server_back_to_the_pool(app, client, as_role, proxmox, pfsense, work):
     as_role("admin")
     owner = make_user("leaving@example.com")
     proxmox.add_vm(605, status="running")
+    proxmox.add_template(app.config["OS_TEMPLATES"]["ubuntu"]["template_vmid"])
     make_server(605, busy=True, username=owner.username, status="on", mac="52:54:00:00:06:05", name="605-x")
     response = client.post("/console/servers/605/release", headers=HTMX)
-    assert response.status_code == 200 and "back in the pool" in response.headers["HX-Trigger"]
+    assert response.status_code == 200 and "being wiped" in response.headers["HX-Trigger"]
+    db.session.expire_all()
+    assert db.session.get(Server, 605).username is None and not db.session.get(Server, 605).is_free
+    work()
     db.session.expire_all()
     server = db.session.get(Server, 605)
     assert (server.busy, server.username, server.status, server.mac) == (False, None, "off", None)
-    assert proxmox.vm(605).status == "stopped"
-    assert actions() == ["server.release"]
+    assert proxmox.vm(605).status == "stopped" and len(proxmox.calls_to("DELETE", r"/qemu/605$")) == 1
+    assert actions()[0] == "server.release" and "server.wiped" in actions()
 
 
 def test_release_is_refused_while_provisioning_runs(app, client, as_role):

@@ -191,7 +191,12 @@ def test_every_template_renders_with_a_subject(app):
         "server_ready": dict(server_id=301, cores=2, ram=2, hdd=20, os="ubuntu", ip="198.51.100.1", password="Pw1"),
         "provisioning_failed": dict(server_id=301, cores=2, ram=2, hdd=20, os="ubuntu", price=60),
         "top_up_received": dict(amount=100, balance=350),
-        "expiry_warning": dict(server_id=301, ip="198.51.100.1", paid_until="01.02.2027", days_left=3),
+        # Flags (auto_renew, covered, resumed) change the wording; every value given here is shown.
+        "lifecycle_reminder": dict(server_id=301, ip="198.51.100.1", date_stop="01.02.2027", days_left=3, price=60),
+        "lifecycle_renewed": dict(server_id=301, ip="198.51.100.1", date_stop="03.03.2027", price=60),
+        "lifecycle_suspended": dict(server_id=301, ip="198.51.100.1", date_stop="01.02.2027",
+                                    terminate_on="08.02.2027"),
+        "lifecycle_terminated": dict(server_id=301, ip="198.51.100.1", date_stop="01.02.2027"),
     }
     for kind, context in contexts.items():
         subject, body = mail.render_mail(kind, **context)

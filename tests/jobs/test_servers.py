@@ -1,4 +1,4 @@
-"""Release to the pool, expiry warnings, the simulator hypervisor and the worker/scheduler commands."""
+"""Release to the pool, the simulator hypervisor and the worker/scheduler commands."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -9,7 +9,7 @@ from oxnack_admin.clients.proxmox import ProxmoxClient
 from oxnack_admin.extensions import db, redis_client
 from oxnack_admin.models import AuditEvent, MailMessage, Server
 from oxnack_admin.models.enums import MailState, RunState
-from oxnack_admin.services.fleet import expiry, vm_locks
+from oxnack_admin.services.fleet import vm_locks
 from oxnack_admin.services.mail import mail
 from oxnack_admin.services.provisioning import runs as provisioning_runs
 from oxnack_admin.services.fleet.release import ReleaseRefused, release_server
@@ -21,6 +21,7 @@ from tests.support.factories import make_server, make_staff, make_user
 def test_release_removes_the_firewall_entries_and_returns_the_vm_to_the_pool(app, proxmox, pfsense, smtp, pool,
                                                                              customer, work):
     pool(1)
+    proxmox.add_template(app.config["OS_TEMPLATES"]["ubuntu"]["template_vmid"])
     placed = place(customer)
     work()
     default_rules = [r for r in pfsense.rules if not r["descr"].startswith("oxnack")]
@@ -28,6 +29,7 @@ def test_release_removes_the_firewall_entries_and_returns_the_vm_to_the_pool(app
 
     release_server(301, staff)
     db.session.commit()
+    work()  # the wipe: stop, destroy, clone, firewall entries, back to the pool
 
     server = db.session.get(Server, 301)
     assert server.is_free and server.username is None and server.passwd is None and server.network_refs is None
@@ -59,20 +61,6 @@ def test_release_is_refused_while_provisioning_or_another_operation_runs(app, pr
         release_server(other.id, None)
 
 
-def test_expiry_warnings_go_once_per_paid_period(app, smtp, customer, work):
-    soon = datetime.now(timezone.utc) + timedelta(days=2)
-    make_server(301, busy=True, username=customer.username, paid_until=soon)
-    make_server(302, busy=True, username=customer.username, paid_until=soon + timedelta(days=20))
-
-    assert expiry.warn_expiring_servers(days=3) == [301]
-    assert expiry.warn_expiring_servers(days=3) == []
-    work("mail")
-
-    [message] = smtp.messages
-    assert "№301" in message["Subject"] and soon.strftime("%d.%m.%Y") in message.get_content()
-    assert db.session.query(MailMessage).one().state == MailState.SENT
-
-
 def test_the_simulators_start_with_the_pool_and_answer_the_real_client(app):
     make_server(301, status="off")
     make_server(302, status="on", hdd=25)
@@ -92,11 +80,11 @@ def test_the_simulators_start_with_the_pool_and_answer_the_real_client(app):
         started.stop()
 
 
-def test_the_scheduler_registers_the_sweep_and_the_expiry_warnings(app):
+def test_the_scheduler_registers_the_sweep_and_the_billing_cycle(app):
     scheduler = build_scheduler(app)
     jobs = {job.func_name: job for job in scheduler.get_jobs()}
     assert jobs["jobs.maintenance.sweep"].interval == app.config["SWEEP_INTERVAL_SECONDS"]
-    assert jobs["jobs.maintenance.send_expiry_warnings"].cron == app.config["EXPIRY_WARNING_CRON"]
+    assert jobs["jobs.lifecycle.billing_cycle"].cron == app.config["BILLING_CYCLE_CRON"]
     assert {job.queue_name for job in jobs.values()} == {"default"}
 
     scheduler.enqueue_jobs()  # what the scheduler does when they are due: the interval job is due now

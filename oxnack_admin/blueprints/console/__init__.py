@@ -79,4 +79,4 @@ def _error_page(status: int, message: str):
 
 
 from . import (api_tokens, audit, auth, dashboard, duplicates, invoices, jobs, market, promocodes,  # noqa: E402,F401
-               server_actions, servers, staff, transactions, users)
+               server_actions, server_lifecycle, servers, staff, transactions, users)

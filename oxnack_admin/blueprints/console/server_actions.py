@@ -31,8 +31,8 @@ def servers_release(server_id: int):
         db.session.rollback()
         return action_refused(f"Not released: {error}", 409 if isinstance(error, ReleaseRefused) else 502, back)
     db.session.commit()
-    return action_result(f"VM {server_id} is back in the pool; its firewall entries are removed.", DETAIL, back,
-                         **detail_context(server))
+    return action_result(f"VM {server_id} is taken from its owner and being wiped; it returns to the pool when done.",
+                         DETAIL, back, **detail_context(server))
 
 
 @bp.post("/servers/<int:server_id>/power")

@@ -9,6 +9,7 @@ from ...extensions import db
 from ...models import Server
 from ...models.enums import StaffRole
 from oxnack_admin.services.fleet import pool
+from oxnack_admin.services.lifecycle import admin as lifecycle_admin
 from ...services.paging import ListParams
 from oxnack_admin.services.fleet.pool import PoolError, PoolVm
 from . import bp
@@ -133,7 +134,8 @@ def detail_context(server: Server, form: ServerEditForm | None = None) -> dict:
         form = _choices(ServerEditForm(formdata=None, obj=server))
         form.ips.data = ", ".join(ip for ip in server.ips or [] if ip)  # legacy arrays may hold NULLs
     return {"server": server, "owner": pool.owner_of(server), "form": form,
-            "runs": [pool.run_view(run) for run in pool.runs_of(server)]}
+            "runs": [pool.run_view(run) for run in pool.runs_of(server)],
+            "lifecycle": lifecycle_admin.lifecycle_view(server)}
 
 
 def server_or_404(server_id: int) -> Server:

@@ -21,6 +21,7 @@ STRING = {"type": "string"}
 AUTH_ERROR, STATUS_ERROR, RELAY_STATUS, MARKET_ERROR = (_ref("AuthError"), _ref("StatusError"),
                                                        _ref("RelayStatus"), _ref("MarketError"))
 SESSION = [{"session": []}]
+SERVER_ID = {"type": "integer", "minimum": 1, "maximum": 2 ** 31 - 1}
 
 
 def _errors(shape: dict, codes: dict[int, str]) -> dict:
@@ -137,7 +138,8 @@ def build() -> dict:
                               "status": {"type": "string", "enum": ["success"]}, "message": STRING,
                               "job_id": STRING}), "Queued"),
                           **_errors(STATUS_ERROR, {400: "server_id and action required / unknown action",
-                                                   401: "unlogin", 404: "server not found (or not yours)",
+                                                   401: "unlogin", 403: "server suspended",
+                                                   404: "server not found (or not yours)",
                                                    409: "another action is running / still being created",
                                                    413: "Body over MAX_CONTENT_LENGTH"})}}},
         "/create_invoice": {"post": {
@@ -166,6 +168,28 @@ def build() -> dict:
                                        "A known invoice (repeats included)"),
                           **_errors(STATUS_ERROR, {400: "bad request", 401: "unauthorized",
                                                    404: "unknown invoice", 413: "Body over MAX_CONTENT_LENGTH"})}}},
+        "/renew_server": {"post": {
+            "summary": "Renew an owned server now from the balance (RENTAL_DAYS more)", "tags": ["orders"],
+            "security": SESSION,
+            "requestBody": _body(_obj(["server_id"], {"server_id": SERVER_ID}, closed=False)),
+            "responses": {"200": _json(_obj(["status", "message", "date_stop"], {
+                              "status": {"type": "string", "enum": ["success"]},
+                              "message": {"type": "string", "enum": ["renewed"]},
+                              "date_stop": {"type": "string", "format": "date"}}), "Renewed"),
+                          **_errors(STATUS_ERROR, {400: "server_id required", 401: "unlogin", 402: "small balance",
+                                                   404: "not found (unknown or not yours)",
+                                                   409: "already renewed / server unavailable",
+                                                   413: "Body over MAX_CONTENT_LENGTH"})}}},
+        "/auto_renew": {"post": {
+            "summary": "Switch automatic renewal of an owned server", "tags": ["orders"], "security": SESSION,
+            "requestBody": _body(_obj(["server_id", "enabled"], {"server_id": SERVER_ID,
+                                                                 "enabled": {"type": "boolean"}}, closed=False)),
+            "responses": {"200": _json(_obj(["status", "auto_renew"], {
+                              "status": {"type": "string", "enum": ["success"]}, "auto_renew": {"type": "boolean"}}),
+                              "Switched"),
+                          **_errors(STATUS_ERROR, {400: "server_id and enabled required", 401: "unlogin",
+                                                   404: "not found (unknown or not yours)",
+                                                   413: "Body over MAX_CONTENT_LENGTH"})}}},
         "/services": {"get": {
             "summary": "Enabled market services", "tags": ["market"],
             "responses": {"200": _json({"type": "array", "items": _ref("MarketService")}, "Services"),
@@ -205,7 +229,7 @@ def _components() -> dict:
                 "price_rub": nullable_int, "image_link": nullable_str, "enabled": {"type": "boolean", "nullable": True}}),
             "ServerView": _obj(["id", "status", "os", "cores", "ram", "hdd", "ssd", "ips", "ip", "country",
                                 "date_start", "date_stop"], {
-                "id": {"type": "integer"}, "status": {"type": "string", "enum": ["on", "off"]}, "os": STRING,
+                "id": {"type": "integer"}, "status": {"type": "string", "enum": ["on", "off", "suspended"]}, "os": STRING,
                 "cores": nullable_int, "ram": nullable_int, "hdd": nullable_int, "ssd": nullable_int,
                 "ips": {"type": "array", "items": STRING}, "ip": STRING, "country": STRING,
                 "date_start": STRING, "date_stop": STRING}),

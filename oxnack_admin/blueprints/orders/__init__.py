@@ -4,6 +4,7 @@ Errors answer {"status": "error", "message": "<message>"} with the legacy messag
 """
 from oxnack_admin.services.orders import catalogue, customer_servers, placement
 from oxnack_admin.services.fleet import power
+from oxnack_admin.services.lifecycle import renewal
 from oxnack_admin.services.money import pricing, promocodes
 from oxnack_admin.services.money.ledger import as_json_number
 from ..classic import ClassicBlueprint, ClassicError, json_object, rate_limited, require_customer, \
@@ -31,6 +32,11 @@ def refuse_order(error: Exception):
 
 @bp.errorhandler(power.PowerActionError)
 def refuse_power_action(error: power.PowerActionError):
+    return bp.error_response(error.status, error.message)
+
+
+@bp.errorhandler(renewal.RenewalRefused)
+def refuse_renewal(error: renewal.RenewalRefused):
     return bp.error_response(error.status, error.message)
 
 
@@ -85,3 +91,18 @@ def control_server():
         raise ClassicError(404, "server not found")
     job_id = power.request_power_action(server, action, requested_by=f"customer:{customer.id}")
     return {"status": "success", "message": f"{action} requested", "job_id": job_id}, 202
+
+
+@bp.post("/renew_server")
+def renew_server():
+    user = require_customer_record("unlogin")
+    server_id = bodies.server_id_from(json_object(), bodies.RENEW_FIELDS)
+    date_stop = renewal.renew_for_customer(user, server_id)  # InsufficientFunds answers 402 "small balance"
+    return {"status": "success", "message": "renewed", "date_stop": date_stop.date().isoformat()}
+
+
+@bp.post("/auto_renew")
+def auto_renew():
+    user = require_customer_record("unlogin")
+    server_id, enabled = bodies.auto_renew_from(json_object())
+    return {"status": "success", "auto_renew": renewal.set_auto_renew(user, server_id, enabled)}

@@ -9,6 +9,8 @@ ORDER_OUT_OF_RANGE = "unlogin or more max parameters"
 QUOTE_FIELDS_MISSING = "not any confs: core, ram, ssd"
 QUOTE_OUT_OF_RANGE = "more max parameters"
 POWER_FIELDS = "server_id and action required"
+RENEW_FIELDS = "server_id required"
+AUTO_RENEW_FIELDS = "server_id and enabled required"
 MAX_SERVER_ID = 2 ** 31 - 1  # servers.id is a PostgreSQL integer
 
 
@@ -41,6 +43,26 @@ def power_request_from(body: dict | None) -> tuple[int, str]:
     if server_id is None or not 0 < server_id <= MAX_SERVER_ID or not isinstance(action, str):
         raise ClassicError(400, POWER_FIELDS)
     return server_id, action
+
+
+def server_id_from(body: dict | None, message: str) -> int:
+    """The server_id of a renewal body, as a number or a digit string."""
+    server_id = (body or {}).get("server_id")
+    if isinstance(server_id, str) and server_id.strip().isascii() and server_id.strip().isdigit():
+        server_id = int(server_id.strip())
+    server_id = whole_number(server_id)
+    if server_id is None or not 0 < server_id <= MAX_SERVER_ID:
+        raise ClassicError(400, message)
+    return server_id
+
+
+def auto_renew_from(body: dict | None) -> tuple[int, bool]:
+    """(server_id, enabled) from /auto_renew's body; `enabled` must be a JSON boolean."""
+    server_id = server_id_from(body, AUTO_RENEW_FIELDS)
+    enabled = (body or {}).get("enabled")
+    if not isinstance(enabled, bool):
+        raise ClassicError(400, AUTO_RENEW_FIELDS)
+    return server_id, enabled
 
 
 def _shape(cores, ram, hdd, out_of_range: str) -> Shape:

@@ -11,6 +11,7 @@ from oxnack_admin.models.enums import TransactionType
 from oxnack_admin.services.staff import audit
 from oxnack_admin.services.money import ledger
 from oxnack_admin.services.accounts import customers, sessions
+from oxnack_admin.services.lifecycle import renewal
 from oxnack_admin.services.paging import ListParams, Page, like_escape, paginate
 
 SORTS = {"id": User.id, "mail": (User.mail, User.id), "balance": (User.balance, User.id),
@@ -87,6 +88,8 @@ def adjust_balance(user: User, amount: Decimal, reason: str, staff) -> Transacti
     before = user.balance
     row = ledger.move_money(user.id, amount, TransactionType.ADJUSTMENT, f"staff adjustment: {reason}",
                             staff_id=staff.id)
+    if amount > 0:  # a credit may cover the renewal of a suspended server: resume it after the commit
+        renewal.schedule_resume_after_commit(user.id)
     audit.record(staff, "user.adjust_balance", "user", user.id,
                  before={"balance": str(before)},
                  after={"balance": str(ledger.balance_of(user.id)), "amount": str(amount), "reason": reason,

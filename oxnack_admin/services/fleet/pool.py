@@ -25,6 +25,8 @@ STATES = {
     "attention": (Server.attention.is_not(None),),
     "failed": (_latest_run_state == RunState.FAILED,),
     "provisioning": (_latest_run_state.in_([RunState.PENDING, RunState.RUNNING]),),
+    "suspended": (Server.lifecycle_state == "suspended",),
+    "wiping": (Server.lifecycle_state == "wiping",),
 }
 SNAPSHOT = ("os", "ips", "lan_ip", "node", "country", "cores", "ram", "hdd", "mac", "name", "attention", "busy",
             "username", "status")

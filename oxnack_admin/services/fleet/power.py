@@ -7,7 +7,7 @@ from sqlalchemy import select
 from oxnack_admin.clients.errors import RemoteError
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProvisioningRun, Server
-from oxnack_admin.models.enums import RunState, ServerStatus
+from oxnack_admin.models.enums import LifecycleState, RunState, ServerStatus
 from oxnack_admin.services.staff import audit
 from oxnack_admin.services.fleet import hypervisor, vm_locks
 from oxnack_admin.services.ops import queueing
@@ -33,6 +33,8 @@ def request_power_action(server: Server, action: str, requested_by: str = "custo
     """
     if action not in ACTIONS:
         raise PowerActionError(f"unknown action; use one of: {', '.join(ACTIONS)}", 400)
+    if server.lifecycle_state == LifecycleState.SUSPENDED:
+        raise PowerActionError("server suspended", 403)
     unfinished = db.session.scalar(select(ProvisioningRun.id).where(
         ProvisioningRun.server_id == server.id, ProvisioningRun.state.in_([RunState.PENDING, RunState.RUNNING])))
     if unfinished:
@@ -54,6 +56,9 @@ def carry_out_power_action(server_id: int, action: str, requested_by: str) -> st
     server = db.session.get(Server, server_id)
     if server is None:
         raise LookupError(f"no server {server_id}")
+    if action in ("start", "restart") and server.lifecycle_state == LifecycleState.SUSPENDED:
+        log.info("server %s is suspended: %s queued before the suspension is dropped", server_id, action)
+        return server.status
     proxmox = hypervisor.proxmox_client(server.node)
     before = server.status
     try:

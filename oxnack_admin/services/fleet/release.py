@@ -1,11 +1,11 @@
-"""A pool VM's life after a sale: released back to the pool, with its firewall entries removed."""
+"""A pool VM's life after a sale: released back to the pool by staff, always through a wipe."""
 import logging
 
 from sqlalchemy import select
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProvisioningRun, Server
-from oxnack_admin.models.enums import RunState, ServerStatus
+from oxnack_admin.models.enums import RunState
 from oxnack_admin.services.staff import audit
 from oxnack_admin.services.fleet import hypervisor, vm_locks
 
@@ -22,19 +22,25 @@ def network_descr(server_id: int) -> str:
 
 
 def return_to_pool(server: Server) -> None:
-    """Forget the owner and everything made for them, so the VM can be sold again (caller commits)."""
-    for column in ("username", "passwd", "name", "discription", "mac", "network_refs", "attention",
-                   "rented_at", "paid_until"):
-        setattr(server, column, None)
-    server.busy = False
+    """Forget the owner and everything made for them, so the VM can be sold again (caller commits).
 
-
-def release_server(server_id: int, actor) -> Server:
-    """Stop the VM, remove its pfSense entries and put it back in the pool; the caller commits.
-
-    Refused while a provisioning run is unfinished or another operation holds the VM. Remote
-    failures propagate (nothing changes in the database), so staff can simply try again.
+    Only a wiped VM (services/lifecycle/termination.py) or one no customer ever used may come here.
     """
+    for column in ("username", "passwd", "name", "discription", "mac", "network_refs", "attention",
+                   "rented_at", "paid_until", "lifecycle_state", "reminded_days", "suspended_at"):
+        setattr(server, column, None)
+    server.busy, server.auto_renew = False, True
+
+
+def release_server(server_id: int, actor):
+    """Take the server from its owner and queue its wipe, which returns it to the pool; the caller commits.
+
+    Refused while a provisioning run is unfinished, another operation holds the VM or a wipe
+    is under way. Returns the ServerWipe.
+    """
+    from oxnack_admin.services.lifecycle.termination import WipeRefused, open_wipe, start_wipe
+    from oxnack_admin.models.enums import WipeReason
+
     server = db.session.execute(select(Server).where(Server.id == server_id).with_for_update()).scalar_one_or_none()
     if server is None:
         raise ReleaseRefused(f"no server {server_id}")
@@ -42,24 +48,24 @@ def release_server(server_id: int, actor) -> Server:
         ProvisioningRun.server_id == server_id, ProvisioningRun.state.in_([RunState.PENDING, RunState.RUNNING])))
     if unfinished:
         raise ReleaseRefused(f"server {server_id} is still being provisioned (run {unfinished})")
-    token = vm_locks.acquire(server_id, "release")
-    if token is None:
+    if vm_locks.holder(server_id):
         raise ReleaseRefused(f"another operation is running on server {server_id} ({vm_locks.holder(server_id)})")
+    pending = open_wipe(server)
+    if pending is not None:
+        raise ReleaseRefused(f"server {server_id} is being wiped already (wipe {pending.id}, {pending.state}); "
+                             "retry that wipe instead")
     before = {"username": server.username, "busy": server.busy, "attention": server.attention,
               "network_refs": server.network_refs}
     try:
-        _remove_network(server)
-        proxmox = hypervisor.proxmox_client(server.node)
-        proxmox.stop(server.id)  # the previous owner's access ends now; pool VMs wait powered off
-        server.status = ServerStatus.OFF
-    finally:
-        vm_locks.release(server_id, token)
-    return_to_pool(server)
-    audit.record(actor, "server.release", "server", server_id, before=before, after={"busy": False})
-    return server
+        wipe = start_wipe(server, WipeReason.RELEASE, staff=actor)
+    except WipeRefused as exc:
+        raise ReleaseRefused(str(exc)) from None
+    audit.record(actor, "server.release", "server", server_id, before=before,
+                 after={"wipe_id": wipe.id, "username": None})
+    return wipe
 
 
-def _remove_network(server: Server) -> None:
+def remove_network(server: Server) -> None:
     """Delete the DHCP mapping, 1:1 NAT and WAN rule by identity (pfSense ids shift on delete)."""
     refs = server.network_refs or {}
     mapping = refs.get("dhcp_static_mapping") or {}

@@ -5,13 +5,13 @@ from sqlalchemy import Row, select
 
 from oxnack_admin.extensions import autocommit, db
 from oxnack_admin.models import Server
-from oxnack_admin.models.enums import ServerStatus
+from oxnack_admin.models.enums import LifecycleState, ServerStatus
 from oxnack_admin.services.orders import catalogue
 from oxnack_admin.services.accounts.sessions import Customer
 
 # Read on every "my services" page: plain SQL on the autocommit pool, like the session lookup.
 _SERVICES_OF = (
-    "SELECT id, status, os, cores, ram, hdd, ips, country, rented_at, paid_until FROM servers"
+    "SELECT id, status, lifecycle_state, os, cores, ram, hdd, ips, country, rented_at, paid_until FROM servers"
     " WHERE username = %(username)s AND busy IS TRUE ORDER BY id"
 )
 
@@ -41,7 +41,7 @@ def service_view(server: Server | Row, owner: Customer) -> dict:
     ips = [ip.strip() for ip in server.ips or [] if ip and ip.strip()]  # legacy arrays: NULLs, spaces
     return {
         "id": server.id,
-        "status": ServerStatus.ON.value if server.status == ServerStatus.ON else ServerStatus.OFF.value,
+        "status": _status(server),
         "os": server.os or "",
         "cores": server.cores,
         "ram": server.ram,
@@ -54,6 +54,13 @@ def service_view(server: Server | Row, owner: Customer) -> dict:
         "date_start": _legacy_date(server.rented_at) or owner.date_start or "",
         "date_stop": _legacy_date(server.paid_until) or owner.date_stop or "",
     }
+
+
+def _status(server: Server | Row) -> str:
+    """"suspended" while the rental is unpaid (the VM is stopped), else the power state."""
+    if server.lifecycle_state == LifecycleState.SUSPENDED:
+        return LifecycleState.SUSPENDED.value
+    return ServerStatus.ON.value if server.status == ServerStatus.ON else ServerStatus.OFF.value
 
 
 def _legacy_date(moment: datetime | None) -> str | None:

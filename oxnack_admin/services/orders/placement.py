@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProvisioningRun, Server, Transaction, User
-from oxnack_admin.models.enums import TransactionType
+from oxnack_admin.models.enums import LifecycleState, TransactionType
 from oxnack_admin.services.money import ledger, pricing, promocodes
 from oxnack_admin.services.orders import catalogue
 from oxnack_admin.services.provisioning import runs as provisioning_runs
@@ -141,4 +141,5 @@ def _sell(server: Server, user: User, order: Order) -> None:
     server.country = order.country or server.country or catalogue.default_country()
     server.rented_at = now
     server.paid_until = now + timedelta(days=current_app.config["RENTAL_DAYS"])
+    server.lifecycle_state, server.auto_renew, server.reminded_days = LifecycleState.ACTIVE, True, None
     db.session.flush()

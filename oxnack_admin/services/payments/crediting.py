@@ -19,6 +19,7 @@ from oxnack_admin.clients.errors import RemoteError, short
 from oxnack_admin.extensions import db
 from oxnack_admin.models import Invoice, User
 from oxnack_admin.models.enums import InvoiceState, TransactionStatus, TransactionType
+from oxnack_admin.services.lifecycle import renewal
 from oxnack_admin.services.mail import mail
 from oxnack_admin.services.money import ledger
 from oxnack_admin.services.payments import invoices
@@ -100,13 +101,15 @@ def mark_paid(invoice_id: int, staff, reason: str) -> Outcome:
 
 
 def topup_credited(invoice_id: int) -> None:
-    """Runs once per credited invoice, after the credit committed: the place for what a payment unlocks.
+    """Runs once per credited invoice, after the credit committed: what a payment unlocks.
 
-    The lifecycle (renewing a suspended server the new balance now covers) hooks in here.
+    A suspended server the new balance now covers is renewed and restarted at once.
     """
     invoice = db.session.get(Invoice, invoice_id)
     log.info("invoice %s credited %s to user %s (%s)", invoice_id, invoice.amount, invoice.user_id,
              invoice.credited_by)
+    if invoice.user_id is not None:
+        renewal.resume_suspended_after_credit(invoice.user_id)
 
 
 def _finish_credit(invoice_id: int) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProvisioningRun, ProvisioningStep, Server, Transaction, User
-from oxnack_admin.models.enums import PROVISIONING_STEPS, RunState, TransactionType
+from oxnack_admin.models.enums import PROVISIONING_STEPS, LifecycleState, RunState, TransactionType
 from oxnack_admin.services.staff import audit
 from oxnack_admin.services.money import ledger
 from oxnack_admin.services.mail import mail
@@ -259,6 +259,7 @@ def _reclaim(run: ProvisioningRun, actor) -> None:
         server.discription = f"promocode: {run.promo}" if run.promo else None
         server.rented_at = _now()
         server.paid_until = server.rented_at + timedelta(days=current_app.config["RENTAL_DAYS"])
+        server.lifecycle_state, server.auto_renew, server.reminded_days = LifecycleState.ACTIVE, True, None
     if run.refund_transaction_id is not None:
         ledger.move_money(user.id, -run.price, TransactionType.ORDER,
                           f"server {server.id}: provisioning retried by staff", server_id=server.id,

@@ -1,0 +1,1 @@
+"""The server lifecycle: reminders, renewal, suspension, termination, and the wipe before every reuse."""

@@ -1,0 +1,61 @@
+"""Suspension: the VM stopped and power refused until the server is renewed or terminated."""
+import logging
+from datetime import datetime
+
+from oxnack_admin.extensions import db
+from oxnack_admin.models import Server, User
+from oxnack_admin.models.enums import LifecycleState
+from oxnack_admin.services.fleet import power, vm_locks
+from oxnack_admin.services.lifecycle import clock, history
+from oxnack_admin.services.lifecycle.renewal import POWER_JOB, power_retry
+from oxnack_admin.services.ops import queueing
+
+log = logging.getLogger(__name__)
+
+# What state a server must still be in for a queued power change to be carried out.
+WANTED_STATE = {"stop": LifecycleState.SUSPENDED, "start": LifecycleState.ACTIVE}
+
+
+class VmBusy(Exception):
+    """Another operation holds the VM; the job tries again."""
+
+    retryable = True
+
+
+def suspend(server: Server, owner: User | None, *, now: datetime | None = None, staff=None, reason: str) -> None:
+    """Suspend the locked server: refuse power now, stop the VM after the commit, tell the owner."""
+    now = now or clock.now()
+    server.lifecycle_state, server.suspended_at = LifecycleState.SUSPENDED, now
+    schedule_stop(server.id)
+    history.record(server, "suspended", staff=staff, reason=reason, date_stop=server.paid_until)
+    from oxnack_admin.services.lifecycle.termination import termination_date
+
+    history.mail_owner(owner, "lifecycle_suspended", server, reason=reason,
+                       date_stop=history.shown_date(server.paid_until),
+                       terminate_on=history.shown_date(termination_date(server)))
+
+
+def unsuspend(server: Server, *, staff) -> None:
+    """Lift a suspension without renewing (the period must still run); the VM starts after the commit."""
+    server.lifecycle_state, server.suspended_at = LifecycleState.ACTIVE, None
+    queueing.enqueue_after_commit(queueing.DEFAULT, POWER_JOB, server.id, "start", retry=power_retry())
+    history.record(server, "unsuspended", staff=staff, date_stop=server.paid_until)
+
+
+def schedule_stop(server_id: int) -> None:
+    queueing.enqueue_after_commit(queueing.DEFAULT, POWER_JOB, server_id, "stop", retry=power_retry())
+
+
+def enforce_power(server_id: int, action: str) -> str | None:
+    """Stop a suspended VM or start a resumed one, if the server is still in that state; returns the status."""
+    server = db.session.get(Server, server_id)
+    if server is None or not server.busy or server.lifecycle_state != WANTED_STATE[action]:
+        log.info("server %s: %s not needed any more", server_id, action)
+        return None
+    token = vm_locks.acquire(server_id, f"lifecycle:{action}")
+    if token is None:
+        raise VmBusy(f"VM {server_id} is busy ({vm_locks.holder(server_id)}); {action} tried again later")
+    try:
+        return power.carry_out_power_action(server_id, action, "lifecycle")
+    finally:
+        vm_locks.release(server_id, token)
