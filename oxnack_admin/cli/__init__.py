@@ -3,8 +3,9 @@ from flask import Flask
 
 
 def register_all(app: Flask) -> None:
-    from . import database, demo, jobs, staff
+    from . import database, demo, jobs, staff, tokens
 
     for command in (staff.create_staff_command, database.adopt_legacy_command, demo.seed_demo_command,
-                    jobs.worker_command, jobs.scheduler_command, jobs.simulators_command):
+                    jobs.worker_command, jobs.scheduler_command, jobs.simulators_command,
+                    tokens.create_token_command):
         app.cli.add_command(command)

@@ -6,9 +6,9 @@ from .mail import MailMessage
 from .market import MarketService
 from .provisioning import ProvisioningRun, ProvisioningStep
 from .servers import Server
-from .staff import Staff
+from .staff import Staff, StaffApiToken
 
 __all__ = [
     "AuditEvent", "MailMessage", "MarketService", "Promocode", "PromocodeUse",
-    "ProvisioningRun", "ProvisioningStep", "Server", "Staff", "Transaction", "User", "UserSession",
+    "ProvisioningRun", "ProvisioningStep", "Server", "Staff", "StaffApiToken", "Transaction", "User", "UserSession",
 ]

@@ -1,9 +1,9 @@
-"""Staff accounts for the console, kept apart from customers."""
+"""Staff accounts for the console, kept apart from customers, and their API tokens."""
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, Integer, Text, func, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, Text, func, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .enums import StaffRole
@@ -30,3 +30,24 @@ class Staff(UserMixin, db.Model):
 
     def has_role(self, needed: StaffRole | str) -> bool:
         return ROLE_RANK.get(StaffRole(self.role), 0) >= ROLE_RANK[StaffRole(needed)]
+
+
+class StaffApiToken(db.Model):
+    """A bearer token for staff JSON calls; only its SHA-256 is stored. It acts with its owner's current role."""
+
+    __tablename__ = "staff_api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    token_hash: Mapped[str] = mapped_column(Text, unique=True)
+    prefix: Mapped[str] = mapped_column(Text)  # the token's first characters, so staff can tell tokens apart
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    staff: Mapped[Staff] = relationship()
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

@@ -8,6 +8,7 @@ from oxnack_admin import create_app
 from oxnack_admin.extensions import db
 from oxnack_admin.models import MarketService, ProvisioningRun, ProvisioningStep
 from oxnack_admin.models.enums import PROVISIONING_STEPS, RunState
+from oxnack_admin.services.staff import api_tokens
 from tests.conftest import make_test_config
 # The job tests' fixtures: loopback Proxmox and pfSense, pool VMs in both, a real burst RQ worker.
 from tests.jobs.conftest import job_config, pfsense, pool, proxmox, work  # noqa: F401
@@ -100,6 +101,8 @@ def shop(app):
     db.session.add(service)
     db.session.commit()
     other_staff = make_staff("support", email="colleague@oxnack.test")
+    token, _ = api_tokens.issue(other_staff, "walk token")
+    db.session.commit()
     return {"user_id": customer.id, "server_id": sold.id, "free_server_id": free.id, "run_id": run.id,
             "promo": promo.promo, "service_id": service.id, "staff_id": other_staff.id,
-            "queue_name": "default", "job_id": "no-such-job", "message_id": 999}
+            "token_id": token.id, "queue_name": "default", "job_id": "no-such-job", "message_id": 999}

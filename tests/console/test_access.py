@@ -24,6 +24,7 @@ LEAST_ROLE = {
     "console.transactions": SUPPORT, "console.transactions_csv": SUPPORT,
     "console.jobs": SUPPORT, "console.jobs_retry": ADMIN, "console.jobs_delete": ADMIN, "console.jobs_mailretry": ADMIN,
     "console.audit": SUPPORT,
+    "console.tokens": ADMIN, "console.tokens_create": ADMIN, "console.tokens_revoke": ADMIN,
     "console.staff": OWNER, "console.staff_create": OWNER, "console.staff_role": OWNER,
     "console.staff_activate": OWNER, "console.staff_deactivate": OWNER,
 }

@@ -19,6 +19,7 @@ NAVIGATION = (
     ("Transactions", "console.transactions", StaffRole.SUPPORT),
     ("Jobs", "console.jobs", StaffRole.SUPPORT),
     ("Audit log", "console.audit", StaffRole.SUPPORT),
+    ("API tokens", "console.tokens", StaffRole.ADMIN),
     ("Staff", "console.staff", StaffRole.OWNER),
 )
 
@@ -75,5 +76,5 @@ def _error_page(status: int, message: str):
     return render_template("console/error.html", status=status, message=message), status
 
 
-from . import (audit, auth, dashboard, jobs, market, promocodes, server_actions, servers,  # noqa: E402,F401
-               staff, transactions, users)
+from . import (api_tokens, audit, auth, dashboard, jobs, market, promocodes, server_actions,  # noqa: E402,F401
+               servers, staff, transactions, users)
