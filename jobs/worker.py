@@ -13,7 +13,7 @@ from rq.cron import CronScheduler
 from oxnack_admin.extensions import db
 from oxnack_admin.services.ops import queueing
 
-from . import maintenance
+from . import maintenance, proxies
 
 log = logging.getLogger(__name__)
 
@@ -79,4 +79,6 @@ def build_scheduler(app: Flask) -> CronScheduler:
                        interval=int(app.config["SWEEP_INTERVAL_SECONDS"]))
     scheduler.register(maintenance.send_expiry_warnings, queue_name=queueing.DEFAULT,
                        cron=app.config["EXPIRY_WARNING_CRON"])
+    scheduler.register(proxies.sync_inventory, queue_name=queueing.DEFAULT,
+                       interval=int(app.config["SOCKS_SYNC_INTERVAL_MINUTES"]) * 60)
     return scheduler

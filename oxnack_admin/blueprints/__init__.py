@@ -12,6 +12,7 @@ def register_all(app: Flask) -> None:
     from .media import bp as media
     from .openapi import bp as openapi
     from .orders import bp as orders
+    from .proxies import bp as proxies
 
-    for blueprint in (health, auth, account, orders, market, mail_relay, openapi, console, media):
+    for blueprint in (health, auth, account, orders, proxies, market, mail_relay, openapi, console, media):
         app.register_blueprint(blueprint)

@@ -4,11 +4,13 @@ from .billing import Promocode, PromocodeUse, Transaction
 from .customers import User, UserSession
 from .mail import MailMessage
 from .market import MarketService
+from .proxies import ProxyInventory, ProxyOrder, ProxySyncRun
 from .provisioning import ProvisioningRun, ProvisioningStep
 from .servers import Server
 from .staff import Staff, StaffApiToken
 
 __all__ = [
     "AuditEvent", "MailMessage", "MarketService", "Promocode", "PromocodeUse",
-    "ProvisioningRun", "ProvisioningStep", "Server", "Staff", "StaffApiToken", "Transaction", "User", "UserSession",
+    "ProvisioningRun", "ProvisioningStep", "ProxyInventory", "ProxyOrder", "ProxySyncRun", "Server", "Staff",
+    "StaffApiToken", "Transaction", "User", "UserSession",
 ]
