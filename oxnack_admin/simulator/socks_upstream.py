@@ -45,6 +45,7 @@ class SocksUpstreamSimulator(LoopbackSimulator):
         self._bought: dict[str, dict] = {}  # credentials_id -> purchase (with `refunded`)
         self._next_id = 100001
         self._churn: threading.Event | None = None
+        self._page_failures: dict[int, list[int]] = {}  # listing page -> [status, times left]
         self._routes = {
             ("GET", BASE + "/proxy"): self._list,
             ("GET", BASE + "/proxy/buy"): self._buy,
@@ -114,6 +115,11 @@ class SocksUpstreamSimulator(LoopbackSimulator):
         with self._lock:
             return [dict(p) for p in self._bought.values() if include_refunded or not p["refunded"]]
 
+    def fail_listing_page(self, page: int, status: int = 502, times: int = 1) -> None:
+        """Answer the next `times` requests for this listing page with `status` (an outage mid-sync)."""
+        with self._lock:
+            self._page_failures[page] = [status, times]
+
     def start_churn(self, every_seconds: float = 20.0, share: float = 0.03, seed: int = 7) -> None:
         """For the demo: every few seconds a few proxies go offline and some come back."""
         stop = self._churn = threading.Event()
@@ -151,6 +157,12 @@ class SocksUpstreamSimulator(LoopbackSimulator):
             return self.error_reply(422, "page and page_size must be integers")
         if page < 0 or not 1 <= size <= 1000:
             return self.error_reply(422, "page or page_size out of range")
+        failure = self._page_failures.get(page)
+        if failure:
+            failure[1] -= 1
+            if failure[1] <= 0:
+                del self._page_failures[page]
+            return self.error_reply(failure[0], "injected failure")
         kinds = {kind for kind in ("residential", "mobile", "hosting") if params.get(kind, "true") == "true"}
         sold = {p["proxy_id"] for p in self._bought.values() if not p["refunded"]}
         matches = [dict(r) for r in sorted(self._proxies.values(), key=lambda r: r["proxy_id"])

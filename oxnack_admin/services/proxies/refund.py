@@ -49,7 +49,12 @@ def refund(user_id: int, order_id: int) -> Refunded:
         client = upstream.client()
     except upstream.ResaleOff as exc:
         raise RefundError(502, exc.message) from None
-    _check_offline_upstream(client, proxy_id, credentials_id)
+    try:
+        _check_offline_upstream(client, proxy_id, credentials_id)
+    except RefundError:
+        # A concurrent request may have refunded it meanwhile: then that is the answer (409).
+        check_refundable_here(db.session.get(ProxyOrder, order_id, populate_existing=True))
+        raise
     _claim(order_id)
     try:
         client.refund(credentials_id)
