@@ -1,8 +1,8 @@
 """`make run`: the whole product on one machine with nothing installed by hand.
 
 Starts real PostgreSQL and Redis from pip packages (data under instance/) unless
-DATABASE_URL / REDIS_URL name running servers, starts loopback simulators of Proxmox and
-pfSense, migrates and seeds the database, then runs gunicorn on ports 7002 and 7004, an RQ
+DATABASE_URL / REDIS_URL name running servers, starts loopback simulators of Proxmox,
+pfSense and the SOCKS proxy upstream, migrates and seeds the database, then runs gunicorn on ports 7002 and 7004, an RQ
 worker and the scheduler. Ctrl-C stops everything it started.
 """
 import os
@@ -115,17 +115,18 @@ def start_embedded_redis():
 
 
 def start_simulators(env: dict) -> list:
-    """Loopback Proxmox and pfSense speaking their real APIs; the real clients talk to them."""
+    """Loopback Proxmox, pfSense and the proxy upstream speaking their real APIs; the real clients talk to them."""
     from oxnack_admin import create_app
     from oxnack_admin.cli.simulators import start_simulators as start
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"], "REDIS_URL": env["REDIS_URL"]})
     with app.app_context():
-        started = start(app.config)
+        started = start(app.config, socks_port=0)
     started.proxmox.adopt_unknown_vms = True  # pool VMs staff add later exist as fresh clones
     env.update(started.environment)
     say(f"simulated Proxmox at {started.environment['OXNACK_PROXMOX_URL']}, "
-        f"pfSense at {started.environment['OXNACK_PFSENSE_URL']}")
+        f"pfSense at {started.environment['OXNACK_PFSENSE_URL']}, "
+        f"proxy upstream at {started.environment['OXNACK_SOCKS_API_URL']}")
     return started.servers
 
 

@@ -1,4 +1,4 @@
-"""The simulator hypervisor: loopback Proxmox and pfSense for the embedded default (`make run`).
+"""The simulator hypervisor: loopback Proxmox, pfSense and the proxy upstream for the embedded default (`make run`).
 
 The simulators live in the process that starts them; web, worker and scheduler processes
 reach them through the URLs and keys in `environment`, read by settings.py like real hosts.
@@ -12,17 +12,20 @@ from oxnack_admin.extensions import db
 from oxnack_admin.models import Server
 from oxnack_admin.simulator.pfsense import PfSenseSimulator
 from oxnack_admin.simulator.proxmox import ProxmoxSimulator
+from oxnack_admin.simulator.socks_upstream import SocksUpstreamSimulator
 
 # A task the client stopped waiting for still ends, as it would on a real node.
 DEMO_TASK_SECONDS = 3.0
+DEMO_PROXIES = 300  # spread over seven countries; a few go offline and come back every 20 s
 
 
 @dataclass
 class StartedSimulators:
-    """Both simulators, running; unpacks as (proxmox, pfsense)."""
+    """The simulators, running; unpacks as (proxmox, pfsense)."""
 
     proxmox: ProxmoxSimulator
     pfsense: PfSenseSimulator
+    socks: SocksUpstreamSimulator | None = None
 
     def __iter__(self):
         return iter((self.proxmox, self.pfsense))
@@ -30,7 +33,7 @@ class StartedSimulators:
     @property
     def servers(self) -> list:
         """What to stop() at shutdown."""
-        return [self.proxmox, self.pfsense]
+        return [self.proxmox, self.pfsense] + ([self.socks] if self.socks else [])
 
     @property
     def config(self) -> dict:
@@ -41,6 +44,7 @@ class StartedSimulators:
             "PROXMOX_USER": self.proxmox.user, "PROXMOX_TOKEN": self.proxmox.token, "PROXMOX_PASSWORD": "",
             "PROXMOX_VERIFY_TLS": False,
             "PFSENSE_URL": self.pfsense.url, "PFSENSE_API_KEY": self.pfsense.api_key, "PFSENSE_VERIFY_TLS": False,
+            **({"SOCKS_API_URL": self.socks.api_url, "SOCKS_API_TOKEN": self.socks.token} if self.socks else {}),
         }
 
     @property
@@ -52,6 +56,8 @@ class StartedSimulators:
             "OXNACK_PROXMOX_USER": self.proxmox.user, "OXNACK_PROXMOX_TOKEN": self.proxmox.token,
             "OXNACK_PROXMOX_PASSWORD": "", "OXNACK_PROXMOX_VERIFY_TLS": "0",
             "OXNACK_PFSENSE_URL": self.pfsense.url, "OXNACK_PFSENSE_API_KEY": self.pfsense.api_key,
+            **({"OXNACK_SOCKS_API_URL": self.socks.api_url, "OXNACK_SOCKS_API_TOKEN": self.socks.token}
+               if self.socks else {}),
         }
 
     def stop(self) -> None:
@@ -60,8 +66,10 @@ class StartedSimulators:
 
 
 def start_simulators(app_config, pool_vms: Iterable[Server] | None = None, *, proxmox_port: int = 0,
-                     pfsense_port: int = 0, host: str = "127.0.0.1") -> StartedSimulators:
-    """Start both simulators on loopback with every pool VM registered in the Proxmox one.
+                     pfsense_port: int = 0, host: str = "127.0.0.1", socks_port: int | None = None) -> StartedSimulators:
+    """Start the simulators on loopback with every pool VM registered in the Proxmox one.
+
+    With `socks_port` (0: any free port) a proxy upstream with DEMO_PROXIES proxies starts too.
 
     Without `pool_vms` the servers table is read, so call it inside an app context.
     """
@@ -73,12 +81,18 @@ def start_simulators(app_config, pool_vms: Iterable[Server] | None = None, *, pr
     for server in pool_vms:
         register_vm(proxmox, server, app_config)
     proxmox.start()
+    socks = None
     try:
         pfsense.start()
+        if socks_port is not None:
+            socks = SocksUpstreamSimulator(host=host, port=socks_port)
+            socks.seed(DEMO_PROXIES)
+            socks.start().start_churn()
     except Exception:
         proxmox.stop()
+        pfsense.stop()
         raise
-    return StartedSimulators(proxmox, pfsense)
+    return StartedSimulators(proxmox, pfsense, socks)
 
 
 def register_vm(proxmox: ProxmoxSimulator, server: Server, app_config) -> None:

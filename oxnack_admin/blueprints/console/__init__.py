@@ -9,13 +9,14 @@ from .rendering import action_refused, wants_fragment
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
-# The navigation, in order: (label, endpoint, least role). The proxy page is one more line here.
+# The navigation, in order: (label, endpoint, least role).
 NAVIGATION = (
     ("Dashboard", "console.dashboard_view", StaffRole.SUPPORT),
     ("Users", "console.users", StaffRole.SUPPORT),
     ("Servers", "console.servers", StaffRole.SUPPORT),
     ("Promocodes", "console.promocodes", StaffRole.SUPPORT),
     ("Market", "console.market", StaffRole.SUPPORT),
+    ("Proxies", "console.proxies", StaffRole.SUPPORT),
     ("Transactions", "console.transactions", StaffRole.SUPPORT),
     ("Jobs", "console.jobs", StaffRole.SUPPORT),
     ("Audit log", "console.audit", StaffRole.SUPPORT),
@@ -76,5 +77,5 @@ def _error_page(status: int, message: str):
     return render_template("console/error.html", status=status, message=message), status
 
 
-from . import (api_tokens, audit, auth, dashboard, jobs, market, promocodes, server_actions,  # noqa: E402,F401
+from . import (api_tokens, audit, auth, dashboard, jobs, market, promocodes, proxies, server_actions,  # noqa: E402,F401
                servers, staff, transactions, users)

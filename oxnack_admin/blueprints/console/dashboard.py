@@ -13,4 +13,4 @@ def dashboard_view():
     return render("console/dashboard/page.html", "console/dashboard/_panels.html",
                   customers=dashboard.customer_counts(), servers=dashboard.server_counts(),
                   chart=dashboard.money_chart(dashboard.money_by_day(30)),
-                  queues=queues_admin.queue_stats(), events=dashboard.recent_audit(10))
+                  queues=queues_admin.queue_stats(), events=dashboard.recent_audit(10), proxies=dashboard.proxy_sales())
