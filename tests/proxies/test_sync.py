@@ -132,3 +132,17 @@ def test_the_staff_sync_call_needs_an_admin_token_and_answers_the_counts(client,
     cleaned = client.post("/api/external-proxy/cleanup", headers=admin)
     assert cleaned.status_code == 200 and cleaned.json["status"] == "success" and cleaned.json["removed_count"] == 3
     assert rows() == {}
+
+
+def test_make_run_serves_a_proxy_upstream_with_stock_that_syncs(app, settings):
+    from oxnack_admin.cli.simulators import DEMO_PROXIES, start_simulators
+
+    started = start_simulators(app.config, pool_vms=[], socks_port=0)
+    try:
+        assert started.environment["OXNACK_SOCKS_API_URL"].endswith("/api/v1/authorized")
+        settings(SOCKS_API_URL=started.socks.api_url, SOCKS_API_TOKEN=started.socks.token, SOCKS_SYNC_PAGE_SIZE=100)
+        run = sync.sync_now()
+        assert run.state == "done" and 0.8 * DEMO_PROXIES < run.added < DEMO_PROXIES  # a tenth is offline
+        assert len({row.country_code for row in rows().values()}) == 7
+    finally:
+        started.stop()
