@@ -121,3 +121,18 @@ def test_ten_concurrent_refunds_refund_once(app, live, upstream, stock, client):
     assert balance(user.id) == Decimal("500.00")
     assert len(refund_rows(user.id)) == 1
     assert_ledger_balanced()
+
+
+def test_offline_but_the_upstream_check_says_no(client, upstream, stock):
+    user, order_id, proxy_id = bought(client, upstream, stock)
+    upstream.set_status(proxy_id, 0)
+    from oxnack_admin.clients.socks_upstream import SocksUpstreamClient
+
+    # Someone refunded these credentials at the upstream directly: its check now says no.
+    SocksUpstreamClient(upstream.api_url, upstream.token).refund(upstream.purchases()[0]["credentials_id"])
+    answer = client.post(REFUND, json={"order_id": order_id})
+    assert answer.status_code == 422 and answer.json["message"] == "the upstream refuses the refund: already refunded"
+    assert len(upstream.calls_to("POST", r"/proxy/refund$")) == 1  # only the direct one: we never called it
+    assert balance(user.id) == Decimal("320.00")
+    assert db.session.get(ProxyOrder, order_id).state == "active"
+    assert_ledger_balanced()

@@ -84,6 +84,10 @@ def purchase(user_id: int, product_id: int, idempotency_key: str | None = None) 
     if product is None:
         raise UnknownProduct("product not found")
     if not product.on_sale or product.sold:
+        # A repeat of a key whose first request sold this proxy a moment ago gets that order.
+        existing = order_by_key(user_id, idempotency_key) if idempotency_key is not None else None
+        if existing is not None:
+            return replay(existing)
         raise NotOnSale("proxy is no longer on sale")
     try:
         client = upstream.client()
