@@ -94,7 +94,7 @@ def schemas() -> dict:
                     "product_id": INT, "proxy_id": INT, "country": NULLABLE_STR, "country_code": NULLABLE_STR,
                     "city": NULLABLE_STR, "ISP": NULLABLE_STR,
                     "type": {"type": "string", "enum": ["residential", "mobile", "hosting"]},
-                    "price": NUMBER, "price_rub": NUMBER, "status": {"type": "string", "enum": ["online", "offline"]}})},
+                    "price": NUMBER, "price_rub": NUMBER, "status": {"type": "integer", "enum": [0, 1], "description": "the upstream's: 1 online"}})},
             "total": INT, "page": INT, "page_size": {"type": "integer", "minimum": 1, "maximum": 100}}),
         "ProxyOrder": s._obj(["order_id", "proxy_id", "credentials", "price", "price_rub", "expires_at", "refundable"], {
             "order_id": INT, "proxy_id": INT, "product_id": INT,

@@ -35,7 +35,7 @@ def on_sale(country_code: str | None = None, city: str | None = None, kind: str 
     price, price_rub = as_json_number(upstream.price_usd()), as_json_number(upstream.price_rub())
     return {"proxies": [{"product_id": row.id, "proxy_id": row.upstream_id, "country": row.country,
                          "country_code": row.country_code, "city": row.city, "ISP": row.isp, "type": row.kind,
-                         "price": price, "price_rub": price_rub, "status": "online" if row.status == 1 else "offline"}
+                         "price": price, "price_rub": price_rub, "status": row.status}
                         for row in rows],
             "total": total, "page": page, "page_size": page_size}
 
