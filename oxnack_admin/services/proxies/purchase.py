@@ -167,7 +167,7 @@ def buy_reserved(order_id: int, client) -> ProxyOrder:
 
 def activate(order_id: int, bought: Purchase) -> ProxyOrder:
     """Give the pending order its credentials; commits. A settled order keeps its outcome and is flagged."""
-    order = _locked(order_id)
+    order = locked_order(order_id)
     order.upstream_credentials_id = bought.credentials_id
     order.proxy_ip, order.server_ip, order.server_port = bought.proxy_ip, bought.server_ip, bought.server_port
     order.login, order.password = bought.username, bought.password
@@ -187,7 +187,7 @@ def fail(order_id: int, reason: str, inventory: str) -> ProxyOrder:
 
     A no-op on an order that is no longer pending: someone settled it first.
     """
-    order = _locked(order_id)
+    order = locked_order(order_id)
     if order.state != ProxyOrderState.PENDING:
         db.session.commit()
         return order
@@ -232,6 +232,6 @@ def _existing(user_id: int, key: str | None) -> ProxyOrder:
     return order
 
 
-def _locked(order_id: int) -> ProxyOrder:
+def locked_order(order_id: int) -> ProxyOrder:
     return db.session.scalar(select(ProxyOrder).where(ProxyOrder.id == order_id).with_for_update()
                              .execution_options(populate_existing=True))

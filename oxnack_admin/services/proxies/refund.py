@@ -19,6 +19,7 @@ from oxnack_admin.models import ProxyInventory, ProxyOrder
 from oxnack_admin.models.enums import ProxyOrderState, TransactionType
 from oxnack_admin.services.money import ledger
 from . import upstream
+from .purchase import locked_order as _locked
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,3 @@ def _flag(order_id: int, reason: str) -> None:
 def _reason(exc: UpstreamError) -> str:
     return exc.message.split(": HTTP 400", 1)[-1].strip() or "not refundable"
 
-
-def _locked(order_id: int) -> ProxyOrder:
-    return db.session.scalar(select(ProxyOrder).where(ProxyOrder.id == order_id).with_for_update()
-                             .execution_options(populate_existing=True))

@@ -99,7 +99,7 @@ def _find(order: ProxyOrder, bought: list[dict]) -> dict | None:
 
 
 def _flag(order_id: int, reason: str) -> ProxyOrder:
-    order = purchases._locked(order_id)
+    order = purchases.locked_order(order_id)
     if order.state == ProxyOrderState.PENDING:
         order.state, order.error = ProxyOrderState.FLAGGED, reason
     db.session.commit()
