@@ -6,6 +6,8 @@
 # 0/1 for booleans, JSON or comma-separated for lists, JSON for dicts), plus DATABASE_URL,
 # REDIS_URL and SECRET_KEY.
 
+from decimal import Decimal
+
 # --- Runtime --------------------------------------------------------------------
 OXNACK_ENV = "production"  # "production" refuses default secrets; "development" for local work
 LOG_LEVEL = "INFO"  # root log level; every line carries the request id
@@ -63,6 +65,7 @@ RATELIMIT_LOGIN = "10/minute;100/hour"  # POST /login per IP and per account
 RATELIMIT_REGISTER = "5/minute;30/hour"  # POST /register per IP and per account
 RATELIMIT_CODE = "10/minute"  # POST /register/code per IP and per account
 RATELIMIT_ORDER = "10/minute"  # POST /create_machine per IP and per account
+RATELIMIT_PROXY = "30/minute"  # proxy purchases and refunds per IP and per account
 RATELIMIT_MAIL_RELAY = "60/minute"  # POST /send_mail per IP
 RATELIMIT_STAFF_LOGIN = "10/minute"  # console login per IP
 
@@ -131,12 +134,18 @@ TOPUP_SITE_URL = ""  # the return page's link back to the customer site; empty: 
 REF_SHARE = 0.0  # share of each top-up credited to the payer's referrer (0.05 = 5%); 0 = none
 RATELIMIT_INVOICE = "10/minute;60/hour"  # POST /create_invoice per IP and per account
 
-# --- Proxy resale upstream ----------------------------------------------------------
-SOCKS_API_URL = ""  # upstream proxy API base URL
-SOCKS_API_TOKEN = ""  # upstream API token
-SOCKS_API_TIMEOUT = 30  # seconds per upstream call
-SOCKS_PRICE = 100  # one fixed price for any proxy
-SOCKS_SYNC_INTERVAL_MINUTES = 5  # inventory sync period
+# --- Proxy resale (SOCKS5 proxies bought from an upstream API) ----------------------
+SOCKS_API_URL = ""  # the upstream's base, ending in /api/v1/authorized; empty: proxy resale is off
+SOCKS_API_TOKEN = ""  # sent raw in the Authorization header of every upstream call
+SOCKS_API_TIMEOUT = 30  # seconds per upstream call before it counts as failed
+SOCKS_API_RETRIES = 2  # extra tries of a call that failed transiently (a buy or refund only when it never arrived)
+SOCKS_PRICE = Decimal("2.00")  # USD, one price for any proxy
+USD_RUB_RATE = Decimal("90.00")  # balances are in roubles: a purchase debits SOCKS_PRICE x this, rounded to kopecks
+SOCKS_SYNC_INTERVAL_MINUTES = 5  # how often the scheduler syncs the inventory with the upstream
+SOCKS_SYNC_PAGE_SIZE = 100  # proxies per upstream page in the scheduled sync
+SOCKS_SYNC_MAX_PAGES = 500  # a listing that never ends (full pages forever) stops the sync with an error
+SOCKS_REFUND_MINUTES = 60  # a customer may refund an offline proxy this long after buying it
+SOCKS_SETTLE_AFTER_MINUTES = 10  # a purchase still pending this long is settled by the sweep from the bought list
 
 # --- Console ----------------------------------------------------------------------
 UPLOAD_FOLDER = "instance/uploads"  # market images are stored here and served under /media

@@ -4,12 +4,17 @@ from oxnack_admin.services.lifecycle import termination
 from oxnack_admin.services.mail import mail
 from oxnack_admin.services.provisioning import runs as provisioning_runs
 from oxnack_admin.services.accounts import sessions
+from oxnack_admin.services.proxies import settle as proxy_settle, sync as proxy_sync
 
 
 def sweep() -> None:
-    """Resume provisioning runs, wipes and mail that a dead worker or a lost job left behind; drop expired sessions."""
+    """Resume provisioning runs, wipes and mail that a dead worker or a lost job left behind; drop expired sessions;
+    settle proxy purchases whose upstream answer was lost, and end proxy syncs and refunds whose process died."""
     provisioning_runs.resume_stuck_runs()
     termination.resume_stuck_wipes()
     mail.requeue_stale_mail()
     sessions.purge_expired_sessions()
     db.session.commit()
+    proxy_sync.fail_abandoned_runs()
+    proxy_settle.flag_stuck_refunds()
+    proxy_settle.settle_pending_orders()

@@ -13,7 +13,7 @@ from rq.cron import CronScheduler
 from oxnack_admin.extensions import db
 from oxnack_admin.services.ops import queueing
 
-from . import lifecycle, maintenance, payments
+from . import lifecycle, maintenance, payments, proxies
 
 log = logging.getLogger(__name__)
 
@@ -80,4 +80,6 @@ def build_scheduler(app: Flask) -> CronScheduler:
     # Every minute: Platega stops calling back after three tries, and expired invoices must close.
     scheduler.register(payments.poll_invoices, queue_name=queueing.DEFAULT, cron="* * * * *")
     scheduler.register(lifecycle.billing_cycle, queue_name=queueing.DEFAULT, cron=app.config["BILLING_CYCLE_CRON"])
+    scheduler.register(proxies.sync_inventory, queue_name=queueing.DEFAULT,
+                       interval=int(app.config["SOCKS_SYNC_INTERVAL_MINUTES"]) * 60)
     return scheduler

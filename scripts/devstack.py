@@ -2,7 +2,7 @@
 
 Starts real PostgreSQL and Redis from pip packages (data under instance/) unless
 DATABASE_URL / REDIS_URL name running servers, starts loopback simulators of Proxmox,
-pfSense and Platega, migrates and seeds the database, then runs gunicorn on ports 7002 and 7004, an RQ
+pfSense, Platega and the SOCKS proxy upstream, migrates and seeds the database, then runs gunicorn on ports 7002 and 7004, an RQ
 worker and the scheduler. Ctrl-C stops everything it started.
 """
 import os
@@ -115,17 +115,19 @@ def start_embedded_redis():
 
 
 def start_simulators(env: dict) -> list:
-    """Loopback Proxmox, pfSense and Platega speaking their real APIs; the real clients talk to them."""
+    """Loopback Proxmox, pfSense, Platega and the proxy upstream speaking their real APIs; the real clients talk to them."""
     from oxnack_admin import create_app
     from oxnack_admin.cli.simulators import DEMO_CALLBACK_URL, start_simulators as start
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"], "REDIS_URL": env["REDIS_URL"]})
     with app.app_context():
-        started = start(app.config, platega_callback_url=DEMO_CALLBACK_URL.replace("7002", str(PORTS[0])))
+        started = start(app.config, platega_callback_url=DEMO_CALLBACK_URL.replace("7002", str(PORTS[0])),
+                        socks_port=0)
     started.proxmox.adopt_unknown_vms = True  # pool VMs staff add later exist as fresh clones
     env.update(started.environment)
     say(f"simulated Proxmox at {started.environment['OXNACK_PROXMOX_URL']}, "
-        f"pfSense at {started.environment['OXNACK_PFSENSE_URL']}")
+        f"pfSense at {started.environment['OXNACK_PFSENSE_URL']}, "
+        f"proxy upstream at {started.environment['OXNACK_SOCKS_API_URL']}")
     say(f"simulated Platega at {started.platega.url}: its payments page {started.platega.url}/ "
         "confirms, cancels or charges back a payment and calls the app back")
     return started.servers

@@ -13,7 +13,8 @@ def register_all(app: Flask) -> None:
     from .openapi import bp as openapi
     from .orders import bp as orders
     from .payments import bp as payments, pages_bp as payment_pages
+    from .proxies import bp as proxies
 
-    for blueprint in (health, auth, account, orders, market, mail_relay, payments, payment_pages, openapi, console,
-                      media):
+    for blueprint in (health, auth, account, orders, proxies, market, mail_relay, payments, payment_pages, openapi,
+                      console, media):
         app.register_blueprint(blueprint)

@@ -1,4 +1,4 @@
-"""The simulators for the embedded default (`make run`): loopback Proxmox and pfSense, and Platega.
+"""The simulators for the embedded default (`make run`): loopback Proxmox and pfSense, Platega and the proxy upstream.
 
 The simulators live in the process that starts them; web, worker and scheduler processes
 reach them through the URLs and keys in `environment`, read by settings.py like real hosts.
@@ -13,20 +13,23 @@ from oxnack_admin.models import Server
 from oxnack_admin.simulator.pfsense import PfSenseSimulator
 from oxnack_admin.simulator.platega import PlategaSimulator
 from oxnack_admin.simulator.proxmox import ProxmoxSimulator
+from oxnack_admin.simulator.socks_upstream import SocksUpstreamSimulator
 
 # A task the client stopped waiting for still ends, as it would on a real node.
 DEMO_TASK_SECONDS = 3.0
 # Where the web process of `make run` takes Platega's callbacks.
 DEMO_CALLBACK_URL = "http://127.0.0.1:7002/platega/callback"
+DEMO_PROXIES = 300  # spread over seven countries; a few go offline and come back every 20 s
 
 
 @dataclass
 class StartedSimulators:
-    """The simulators, running; unpacks as (proxmox, pfsense). `platega` when payments are simulated too."""
+    """The simulators, running; unpacks as (proxmox, pfsense). `platega` and `socks` when simulated too."""
 
     proxmox: ProxmoxSimulator
     pfsense: PfSenseSimulator
     platega: PlategaSimulator | None = field(default=None)
+    socks: SocksUpstreamSimulator | None = None
 
     def __iter__(self):
         return iter((self.proxmox, self.pfsense))
@@ -34,7 +37,8 @@ class StartedSimulators:
     @property
     def servers(self) -> list:
         """What to stop() at shutdown."""
-        return [self.proxmox, self.pfsense] + ([self.platega] if self.platega else [])
+        return ([self.proxmox, self.pfsense] + ([self.platega] if self.platega else [])
+                + ([self.socks] if self.socks else []))
 
     @property
     def config(self) -> dict:
@@ -48,6 +52,7 @@ class StartedSimulators:
             **({"PAYMENT_GATEWAY": "simulator", "PLATEGA_URL": self.platega.url,
                 "PLATEGA_MERCHANT_ID": self.platega.merchant_id, "PLATEGA_SECRET": self.platega.secret}
                if self.platega else {}),
+            **({"SOCKS_API_URL": self.socks.api_url, "SOCKS_API_TOKEN": self.socks.token} if self.socks else {}),
         }
 
     @property
@@ -62,6 +67,8 @@ class StartedSimulators:
             **({"OXNACK_PAYMENT_GATEWAY": "simulator", "OXNACK_PLATEGA_URL": self.platega.url,
                 "OXNACK_PLATEGA_MERCHANT_ID": self.platega.merchant_id, "OXNACK_PLATEGA_SECRET": self.platega.secret}
                if self.platega else {}),
+            **({"OXNACK_SOCKS_API_URL": self.socks.api_url, "OXNACK_SOCKS_API_TOKEN": self.socks.token}
+               if self.socks else {}),
         }
 
     def stop(self) -> None:
@@ -71,10 +78,11 @@ class StartedSimulators:
 
 def start_simulators(app_config, pool_vms: Iterable[Server] | None = None, *, proxmox_port: int = 0,
                      pfsense_port: int = 0, host: str = "127.0.0.1", platega_callback_url: str | None = None,
-                     platega_port: int = 0) -> StartedSimulators:
+                     platega_port: int = 0, socks_port: int | None = None) -> StartedSimulators:
     """Start the simulators on loopback with every pool VM registered in the Proxmox one.
 
     With `platega_callback_url`, a Platega simulator too, calling back the app at that URL.
+    With `socks_port` (0: any free port) a proxy upstream with DEMO_PROXIES proxies starts too.
 
     Without `pool_vms` the servers table is read, so call it inside an app context.
     """
@@ -92,15 +100,20 @@ def start_simulators(app_config, pool_vms: Iterable[Server] | None = None, *, pr
     proxmox.start()
     platega = (PlategaSimulator(callback_url=platega_callback_url, host=host, port=platega_port)
                if platega_callback_url else None)
+    socks = None
     try:
         pfsense.start()
         if platega:
             platega.start()
+        if socks_port is not None:
+            socks = SocksUpstreamSimulator(host=host, port=socks_port)
+            socks.seed(DEMO_PROXIES)
+            socks.start().start_churn()
     except Exception:
         proxmox.stop()
         pfsense.stop()
         raise
-    return StartedSimulators(proxmox, pfsense, platega)
+    return StartedSimulators(proxmox, pfsense, platega, socks)
 
 
 def register_vm(proxmox: ProxmoxSimulator, server: Server, app_config) -> None:

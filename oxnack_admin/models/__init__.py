@@ -5,12 +5,14 @@ from .customers import User, UserSession
 from .mail import MailMessage
 from .market import MarketService
 from .payments import Invoice
+from .proxies import ProxyInventory, ProxyOrder, ProxySyncRun
 from .provisioning import ProvisioningRun, ProvisioningStep
 from .servers import Server, ServerAddress, ServerEvent, ServerWipe
 from .staff import Staff, StaffApiToken
 
 __all__ = [
     "AuditEvent", "Invoice", "MailMessage", "MarketService", "Promocode", "PromocodeUse",
-    "ProvisioningRun", "ProvisioningStep", "Server", "ServerAddress", "ServerEvent", "ServerWipe", "Staff",
+    "ProvisioningRun", "ProvisioningStep", "ProxyInventory", "ProxyOrder", "ProxySyncRun",
+    "Server", "ServerAddress", "ServerEvent", "ServerWipe", "Staff",
     "StaffApiToken", "Transaction", "User", "UserSession",
 ]

@@ -85,3 +85,18 @@ class WipeStepName(StrEnum):
 
 
 WIPE_STEPS = list(WipeStepName)
+
+
+class ProxyOrderState(StrEnum):
+    PENDING = "pending"  # paid and the proxy reserved; the upstream buy has not answered yet
+    ACTIVE = "active"  # bought upstream; the customer holds its credentials
+    REFUNDING = "refunding"  # a customer refund claimed the order; the upstream refund is under way
+    REFUNDED = "refunded"  # refunded to the customer (a proxy_refund row)
+    FAILED = "failed"  # the upstream refused or failed the buy; the money went back (a refund row)
+    FLAGGED = "flagged"  # the outcome at the upstream is unknown: staff decide
+
+
+class ProxySyncTrigger(StrEnum):
+    SCHEDULE = "schedule"
+    API = "api"  # the staff-token call
+    CONSOLE = "console"

@@ -13,6 +13,8 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
 
 from oxnack_admin.extensions import db
 from tests.payments.conftest import pay_config, platega  # noqa: F401  (fixtures: a loopback Platega)
+from oxnack_admin.services.proxies import sync
+from oxnack_admin.simulator.socks_upstream import SocksUpstreamSimulator
 from tests.support.customers import sign_in
 from tests.support.factories import make_pool, make_promocode, make_server, make_user
 
@@ -20,7 +22,10 @@ FUZZ_CONFIG = schemathesis.Config.from_dict({"seed": 7002, "generation": {"deter
 MAX_EXAMPLES = 25  # per operation and mode (valid and invalid input)
 CLASSIC_PATHS = {"/register", "/register/code", "/login", "/get_mail", "/get_balance", "/reset_cookie", "/countries",
                  "/osystems", "/parametrs", "/calc_price", "/create_machine", "/user_services", "/control_server",
-                 "/renew_server", "/auto_renew", "/services", "/send_mail", "/create_invoice", "/platega/callback"}
+                 "/renew_server", "/auto_renew", "/services", "/send_mail", "/create_invoice", "/platega/callback",
+                 "/api/external-proxy/list", "/api/external-proxy/purchase",
+                 "/api/external-proxy/orders", "/api/external-proxy/refund", "/api/external-proxy/sync",
+                 "/api/external-proxy/cleanup", "/api/external-proxy/stats"}
 
 
 def test_openapi_document_lists_every_classic_call(client):
@@ -33,8 +38,24 @@ def test_openapi_document_lists_every_classic_call(client):
 
 
 @pytest.fixture
-def shop(app, platega):
-    """A rich signed-in customer with a server, a pool, a promocode and a (simulated) gateway; returns the token."""
+def proxy_upstream(app):
+    """A proxy upstream simulator with stock synced into the inventory, so purchases can succeed."""
+    simulator = SocksUpstreamSimulator().start()
+    simulator.seed(40)
+    saved = {key: app.config.get(key) for key in ("SOCKS_API_URL", "SOCKS_API_TOKEN", "SOCKS_API_TIMEOUT")}
+    app.config.update(SOCKS_API_URL=simulator.api_url, SOCKS_API_TOKEN=simulator.token, SOCKS_API_TIMEOUT=5)
+    with app.app_context():
+        sync.sync_now()
+        db.session.remove()
+    yield simulator
+    app.config.update(saved)
+    simulator.stop()
+
+
+@pytest.fixture
+def shop(app, platega, proxy_upstream):
+    """A rich signed-in customer with a server, a pool, a promocode, a (simulated) gateway and proxy stock;
+    returns the session token."""
     user = make_user("fuzz@example.com", balance=100000)
     make_server(400, busy=True, username=user.username, status="on")
     make_pool(3, "ubuntu", first_vmid=500)
@@ -55,7 +76,11 @@ OPERATIONS = [("/register", "POST"), ("/register/code", "POST"), ("/login", "POS
               ("/get_balance", "GET"), ("/reset_cookie", "POST"), ("/countries", "GET"), ("/osystems", "GET"),
               ("/parametrs", "GET"), ("/calc_price", "POST"), ("/create_machine", "POST"), ("/user_services", "GET"),
               ("/control_server", "POST"), ("/renew_server", "POST"), ("/auto_renew", "POST"), ("/services", "GET"),
-              ("/send_mail", "POST"), ("/create_invoice", "POST"), ("/platega/callback", "POST")]
+              ("/send_mail", "POST"), ("/create_invoice", "POST"), ("/platega/callback", "POST"),
+              ("/api/external-proxy/list", "GET"), ("/api/external-proxy/purchase", "POST"),
+              ("/api/external-proxy/orders", "GET"), ("/api/external-proxy/refund", "POST"),
+              ("/api/external-proxy/sync", "POST"), ("/api/external-proxy/cleanup", "POST"),
+              ("/api/external-proxy/stats", "GET")]
 CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
 # Invalid input exists only where there is a body; the GET calls take nothing.
 CASES = [(path, method, GenerationMode.POSITIVE) for path, method in OPERATIONS] + [

@@ -107,4 +107,4 @@ def shop(app):
     return {"user_id": customer.id, "server_id": sold.id, "free_server_id": free.id, "run_id": run.id,
             "promo": promo.promo, "service_id": service.id, "staff_id": other_staff.id,
             "token_id": token.id, "invoice_id": invoice.id, "queue_name": "default", "job_id": "no-such-job",
-            "message_id": 999, "wipe_id": 999}
+            "message_id": 999, "wipe_id": 999, "order_id": 999}

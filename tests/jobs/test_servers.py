@@ -85,11 +85,12 @@ def test_the_scheduler_registers_the_sweep_and_the_billing_cycle(app):
     jobs = {job.func_name: job for job in scheduler.get_jobs()}
     assert jobs["jobs.maintenance.sweep"].interval == app.config["SWEEP_INTERVAL_SECONDS"]
     assert jobs["jobs.lifecycle.billing_cycle"].cron == app.config["BILLING_CYCLE_CRON"]
+    assert jobs["jobs.proxies.sync_inventory"].interval == app.config["SOCKS_SYNC_INTERVAL_MINUTES"] * 60
     assert {job.queue_name for job in jobs.values()} == {"default"}
 
     scheduler.enqueue_jobs()  # what the scheduler does when they are due: the interval job is due now
     queued = Queue("default", connection=redis_client.connection).jobs
-    assert [job.func_name for job in queued] == ["jobs.maintenance.sweep"]
+    assert sorted(job.func_name for job in queued) == ["jobs.maintenance.sweep", "jobs.proxies.sync_inventory"]
 
 
 def test_the_sweep_job_resumes_a_stuck_run(app, proxmox, pfsense, smtp, pool, customer, work, job_config):

@@ -9,7 +9,7 @@ from .rendering import action_refused, wants_fragment
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
-# The navigation, in order: (label, endpoint, least role). The proxy page is one more line here.
+# The navigation, in order: (label, endpoint, least role).
 NAVIGATION = (
     ("Dashboard", "console.dashboard_view", StaffRole.SUPPORT),
     ("Users", "console.users", StaffRole.SUPPORT),
@@ -17,6 +17,7 @@ NAVIGATION = (
     ("Promocodes", "console.promocodes", StaffRole.SUPPORT),
     ("Market", "console.market", StaffRole.SUPPORT),
     ("Invoices", "console.invoices", StaffRole.SUPPORT),
+    ("Proxies", "console.proxies", StaffRole.SUPPORT),
     ("Transactions", "console.transactions", StaffRole.SUPPORT),
     ("Jobs", "console.jobs", StaffRole.SUPPORT),
     ("Audit log", "console.audit", StaffRole.SUPPORT),
@@ -79,4 +80,4 @@ def _error_page(status: int, message: str):
 
 
 from . import (api_tokens, audit, auth, dashboard, duplicates, invoices, jobs, market, promocodes,  # noqa: E402,F401
-               server_actions, server_lifecycle, servers, staff, transactions, users)
+               proxies, server_actions, server_lifecycle, servers, staff, transactions, users)

@@ -15,4 +15,4 @@ def dashboard_view():
                   customers=dashboard.customer_counts(), servers=dashboard.server_counts(),
                   chart=dashboard.money_chart(dashboard.money_by_day(30)),
                   queues=queues_admin.queue_stats(), events=dashboard.recent_audit(10),
-                  expiries=lifecycle_admin.upcoming_expiries(7))
+                  expiries=lifecycle_admin.upcoming_expiries(7), proxies=dashboard.proxy_sales())

@@ -205,17 +205,28 @@ def build() -> dict:
                                                    401: "err Unrecognized", 413: "err_too_large",
                                                    429: "err_rate_limited", 500: "error"})}}},
     }
+    from .proxies_spec import paths as proxy_paths
+
+    paths.update(proxy_paths())
     return {"openapi": "3.0.3",
             "info": {"title": "Oxnack classic API", "version": "1.0",
                      "description": "The calls of the legacy Oxnack site and services, kept compatible."},
             "paths": paths, "components": _components()}
 
 
+def _proxy_schemas() -> dict:
+    from .proxies_spec import schemas
+
+    return schemas()
+
+
 def _components() -> dict:
     nullable_int, nullable_str = {"type": "integer", "nullable": True}, {"type": "string", "nullable": True}
     return {
-        "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "session_id"}},
+        "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "session_id"},
+                            "staffToken": {"type": "http", "scheme": "bearer"}},
         "schemas": {
+            **_proxy_schemas(),
             "AuthMessage": _obj(["message"], {"message": STRING}),
             "AuthError": _obj(["error"], {"error": STRING}),
             "StatusError": _obj(["status", "message"], {"status": {"type": "string", "enum": ["error"]},

@@ -1,0 +1,113 @@
+"""Proxies: the inventory, orders with their refund state, sync now with live progress, cleanup, stats."""
+from flask import abort, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, StringField
+from wtforms.validators import InputRequired, NumberRange, Optional, Regexp
+
+from ...extensions import db
+from ...models import ProxyOrder, ProxySyncRun
+from ...models.enums import ProxyOrderState, ProxySyncTrigger, StaffRole
+from ...services.paging import ListParams
+from oxnack_admin.services.ops import queueing
+from oxnack_admin.services.proxies import admin as proxies_admin, sync
+from oxnack_admin.services.staff import audit
+from . import bp
+from .access import role_required
+from .rendering import action_refused, action_result, form_invalid, render
+
+
+class SyncForm(FlaskForm):
+    country_code = StringField("Country code", validators=[Optional(), Regexp(r"^[A-Za-z]{2,3}$",
+                                                                              message="Two or three letters.")])
+    page_size = IntegerField("Page size", default=100,
+                             validators=[InputRequired(), NumberRange(sync.MIN_PAGE_SIZE, sync.MAX_PAGE_SIZE)])
+
+
+@bp.get("/proxies")
+@role_required(StaffRole.SUPPORT)
+def proxies():
+    params = _inventory_params()
+    return render("console/proxies/page.html", "console/proxies/_inventory.html", **_page_context(params))
+
+
+@bp.get("/proxies/orders")
+@role_required(StaffRole.SUPPORT)
+def proxies_orders():
+    params = ListParams.from_args(request.args, proxies_admin.ORDER_SORTS, "id", "desc", proxies_admin.ORDER_FILTERS)
+    return render("console/proxies/orders.html", "console/proxies/_orders.html", params=params,
+                  page=proxies_admin.search_orders(params),
+                  state_options=[("", "All states")] + [(state.value, state.value) for state in ProxyOrderState])
+
+
+@bp.post("/proxies/sync")
+@role_required(StaffRole.ADMIN)
+def proxies_sync():
+    form = SyncForm()
+    if not form.validate_on_submit():
+        return form_invalid("console/proxies/page.html", "console/proxies/_sync_panel.html",
+                            **_page_context(_inventory_params(), form=form))
+    try:
+        run = sync.start_run(ProxySyncTrigger.CONSOLE, staff_id=current_user.id, requested_by=current_user.email,
+                             country_code=form.country_code.data, page_size=form.page_size.data)
+    except sync.SyncBusy as error:
+        return action_refused(str(error), 409, url_for("console.proxies"))
+    audit.record(current_user, "proxies.sync", "proxy_sync_run", run.id,
+                 after={"country_code": run.country_code, "page_size": run.page_size})
+    db.session.commit()
+    queueing.enqueue(queueing.DEFAULT, "jobs.proxies.run_sync", run.id, job_timeout=3600)
+    return action_result(f"Sync {run.id} started.", "console/proxies/_sync_panel.html", url_for("console.proxies"),
+                         **_page_context(_inventory_params()))
+
+
+@bp.get("/proxies/sync/<int:run_id>")
+@role_required(StaffRole.SUPPORT)
+def proxies_sync_run(run_id: int):
+    run = db.session.get(ProxySyncRun, run_id) or abort(404)
+    return render("console/proxies/sync_run.html", "console/proxies/_sync_progress.html", run=run)
+
+
+@bp.post("/proxies/cleanup")
+@role_required(StaffRole.ADMIN)
+def proxies_cleanup():
+    removed = proxies_admin.cleanup(current_user)
+    db.session.commit()
+    return action_result(f"Removed {removed} proxies that were off sale.", "console/proxies/_stats.html",
+                         url_for("console.proxies"), stats=proxies_admin.stats(),
+                         order_counts=proxies_admin.counts_by_state())
+
+
+@bp.post("/proxies/orders/<int:order_id>/resolve")
+@role_required(StaffRole.ADMIN)
+def proxies_orders_resolve(order_id: int):
+    db.session.get(ProxyOrder, order_id) or abort(404)
+    outcome = request.form.get("outcome", "")
+    back = url_for("console.proxies_orders", state="flagged")
+    try:
+        order = proxies_admin.resolve_flagged(order_id, outcome, current_user)
+    except proxies_admin.ProxyAdminError as error:
+        db.session.rollback()
+        return action_refused(str(error), 409, back)
+    db.session.commit()
+    return action_result(f"Order {order.id} is {order.state}.", "console/proxies/_order_row.html", back,
+                         order=order, mail=order_mail(order))
+
+
+def order_mail(order: ProxyOrder) -> str | None:
+    from ...models import User
+
+    user = db.session.get(User, order.user_id)
+    return user.mail if user else None
+
+
+def _inventory_params() -> ListParams:
+    return ListParams.from_args(request.args, proxies_admin.INVENTORY_SORTS, "id", "asc", proxies_admin.INVENTORY_FILTERS)
+
+
+def _page_context(params: ListParams, form: SyncForm | None = None) -> dict:
+    runs = proxies_admin.recent_runs(10)
+    running = next((run for run in runs if not run.is_final), None)
+    return {"params": params, "page": proxies_admin.search_inventory(params),
+            "country_options": [("", "All countries")] + [(code, code) for code in proxies_admin.country_codes()],
+            "stats": proxies_admin.stats(), "order_counts": proxies_admin.counts_by_state(), "runs": runs,
+            "run": running, "form": form or SyncForm(formdata=None)}

@@ -1,0 +1,1 @@
+"""Proxy resale: SOCKS5 proxies mirrored from an upstream, sold at one price, refundable when offline."""

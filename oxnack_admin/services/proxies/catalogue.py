@@ -1,0 +1,69 @@
+"""What customers see: the proxies on sale now, and their own orders with credentials."""
+from datetime import datetime, timedelta, timezone
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from oxnack_admin.extensions import db
+from oxnack_admin.models import ProxyInventory, ProxyOrder
+from oxnack_admin.models.enums import ProxyOrderState
+from oxnack_admin.services.money.ledger import as_json_number
+from . import upstream
+from .sync import iso
+
+MAX_PAGE_SIZE = 100
+TYPES = ("residential", "mobile", "hosting")
+
+
+def on_sale(country_code: str | None = None, city: str | None = None, kind: str | None = None, page: int = 0,
+            page_size: int = 50) -> dict:
+    """One page of the proxies on sale now, filtered; page_size is capped at MAX_PAGE_SIZE."""
+    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    query = select(ProxyInventory).where(ProxyInventory.on_sale.is_(True), ProxyInventory.sold.is_(False))
+    if country_code:
+        query = query.where(func.upper(ProxyInventory.country_code) == country_code.strip().upper())
+    if city:
+        query = query.where(func.lower(ProxyInventory.city) == city.strip().lower())
+    if kind == "mobile":
+        query = query.where(ProxyInventory.mobile.is_(True))
+    elif kind == "hosting":
+        query = query.where(ProxyInventory.hosting.is_(True), ProxyInventory.mobile.is_(False))
+    elif kind == "residential":
+        query = query.where(ProxyInventory.mobile.is_(False), ProxyInventory.hosting.is_(False))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(query.order_by(ProxyInventory.id).limit(page_size).offset(page * page_size))
+    price, price_rub = as_json_number(upstream.price_usd()), as_json_number(upstream.price_rub())
+    return {"proxies": [{"product_id": row.id, "proxy_id": row.upstream_id, "country": row.country,
+                         "country_code": row.country_code, "city": row.city, "ISP": row.isp, "type": row.kind,
+                         "price": price, "price_rub": price_rub, "status": row.status}
+                        for row in rows],
+            "total": total, "page": page, "page_size": page_size}
+
+
+def order_view(order: ProxyOrder, now: datetime | None = None) -> dict:
+    """The purchase answer, and one entry of the orders list (credentials for their owner only)."""
+    proxy = order.proxy
+    return {
+        "order_id": order.id, "proxy_id": order.upstream_proxy_id, "product_id": order.inventory_id,
+        "credentials": {"ip": order.server_ip, "port": order.server_port, "login": order.login,
+                        "password": order.password, "country": proxy.country if proxy else None,
+                        "ISP": proxy.isp if proxy else None},
+        "price": as_json_number(order.price_usd), "price_rub": as_json_number(order.price_rub),
+        "expires_at": iso(order.expires_at), "refundable": refundable_now(order, now),
+        "state": order.state, "purchased_at": iso(order.created_at),
+        "refunded_at": iso(order.refunded_at) if order.state == ProxyOrderState.REFUNDED else None,
+        "refund_amount": as_json_number(order.refund_amount) if order.state == ProxyOrderState.REFUNDED else None,
+    }
+
+
+def refundable_now(order: ProxyOrder, now: datetime | None = None) -> bool:
+    """Whether a refund could be asked for now (the upstream still has to say the proxy is offline)."""
+    now = now or datetime.now(timezone.utc)
+    return (order.state == ProxyOrderState.ACTIVE and order.refundable is not False
+            and now <= order.created_at + timedelta(minutes=current_app.config["SOCKS_REFUND_MINUTES"]))
+
+
+def orders_of(user_id: int) -> list[ProxyOrder]:
+    """The customer's orders that reached the upstream or are on their way, newest first."""
+    return list(db.session.scalars(select(ProxyOrder).where(ProxyOrder.user_id == user_id)
+                                   .order_by(ProxyOrder.id.desc()).limit(500)))
