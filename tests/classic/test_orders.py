@@ -91,12 +91,18 @@ def test_order_with_an_unknown_promo_is_full_price(client):
     assert db.session.scalar(select(Server.discription).where(Server.busy.is_(True))) == "promocode: NOSUCHCODE"
 
 
-def test_order_without_promo_field_is_accepted(client):
+@pytest.mark.parametrize("promo", ["absent", None])
+def test_order_without_promo_is_missing_a_field(client, promo):
+    """The contract lists promo among the required fields (the site always sends "NOT")."""
     user = make_user(balance=170)
     make_pool(1, "ubuntu")
     login_cookie(client, user)
     body = {key: value for key, value in SMALL.items() if key != "promo"}
-    assert client.post("/create_machine", json=body).status_code == 201
+    if promo is None:
+        body["promo"] = None
+    response = client.post("/create_machine", json=body)
+    assert response.status_code == 422 and response.json == MISSING
+    assert balance(user.id) == 170 and not ledger(user.id)
 
 
 def test_order_needs_a_session(client):

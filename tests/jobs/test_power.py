@@ -78,11 +78,16 @@ def test_status_follows_proxmox_not_the_request_when_the_action_fails(app, proxm
 def test_power_actions_wait_for_provisioning_to_finish(app, proxmox, pfsense, smtp, pool, customer, work):
     pool(1)
     placed = place(customer)
-    with pytest.raises(PowerActionError) as refused:
-        request_power_action(placed.server, "stop")
-    assert refused.value.status == 409 and "being created" in refused.value.message
+    for action in ("stop", "restart"):
+        with pytest.raises(PowerActionError) as refused:
+            request_power_action(placed.server, action)
+        assert refused.value.status == 409 and "being created" in refused.value.message
+    started = request_power_action(placed.server, "start")  # provisioning starts it anyway
+    assert started.job_id is None and "running when created" in started.message
+    assert vm_locks.holder(placed.server.id) is None and not Queue("default", connection=redis_client.connection).jobs
 
     work()
+    assert proxmox.vm(placed.server.id).status == "running" and _server(placed.server.id).status == "on"
     request_power_action(_server(placed.server.id), "stop")
     work("default")
     assert _server(placed.server.id).status == "off"

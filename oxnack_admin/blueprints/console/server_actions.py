@@ -44,10 +44,12 @@ def servers_power(server_id: int):
     if action not in ACTIONS:
         return action_refused(f"Unknown power action {action!r}.", 400, back)
     try:
-        job_id = request_power_action(server, action, requested_by=f"staff:{current_user.email}")
+        requested = request_power_action(server, action, requested_by=f"staff:{current_user.email}")
     except PowerActionError as error:
         return action_refused(error.message.capitalize() + ".", error.status, back)
-    audit.record(current_user, f"server.power.{action}", "server", server.id, after={"job_id": job_id})
+    if requested.job_id is None:
+        return action_result(f"VM {server_id}: {requested.message}.", None, back, level="info")
+    audit.record(current_user, f"server.power.{action}", "server", server.id, after={"job_id": requested.job_id})
     db.session.commit()
     return action_result(f"{action.capitalize()} of VM {server_id} is queued.", None, back)
 

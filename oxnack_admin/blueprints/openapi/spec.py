@@ -72,7 +72,7 @@ def build() -> dict:
             "responses": {"200": {**_json(_ref("AuthMessage"), "Authentication successful"),
                                   "headers": {"Set-Cookie": {"schema": STRING, "description":
                                               "session_id=<token>; HttpOnly; SameSite=Strict; Max-Age=604800"}}},
-                          **_errors(AUTH_ERROR, {400: "Email and password required",
+                          **_errors(AUTH_ERROR, {400: "Email and password required / Invalid email format",
                                                  401: "User not found / Invalid password",
                                                  403: "Email not verified / Account blocked"}),
                           **auth_limits}}},
@@ -111,7 +111,7 @@ def build() -> dict:
         "/create_machine": {"post": {
             "summary": "Order a server: debit, claim a pool VM, queue provisioning", "tags": ["orders"],
             "security": SESSION,
-            "requestBody": _body(_obj(["core", "ram", "hdd", "os"], {
+            "requestBody": _body(_obj(["core", "ram", "hdd", "promo", "os"], {
                 **shape, "hdd": disk, "promo": STRING, "os": {"type": "string", "enum": list(config["OS_TEMPLATES"])},
                 "country": {"type": "string", "enum": list(config["COUNTRIES"])}}, closed=False)),
             "responses": {"201": _json(_obj(["status", "message"], {
@@ -138,7 +138,7 @@ def build() -> dict:
                               "job_id": STRING}), "Queued"),
                           **_errors(STATUS_ERROR, {400: "server_id and action required / unknown action",
                                                    401: "unlogin", 404: "server not found (or not yours)",
-                                                   409: "another action is running / still being created",
+                                                   409: "another action is running / stop or restart while still being created",
                                                    413: "Body over MAX_CONTENT_LENGTH"})}}},
         "/services": {"get": {
             "summary": "Enabled market services", "tags": ["market"],
@@ -182,6 +182,7 @@ def _components() -> dict:
                 "id": {"type": "integer"}, "status": {"type": "string", "enum": ["on", "off"]}, "os": STRING,
                 "cores": nullable_int, "ram": nullable_int, "hdd": nullable_int, "ssd": nullable_int,
                 "ips": {"type": "array", "items": STRING}, "ip": STRING, "country": STRING,
-                "date_start": STRING, "date_stop": STRING}),
+                "date_start": {"type": "string", "format": "date", "nullable": True},
+                "date_stop": {"type": "string", "format": "date", "nullable": True}}),
         },
     }
