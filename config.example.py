@@ -94,6 +94,10 @@ SMTP_TIMEOUT = 20  # seconds per SMTP conversation
 MAIL_SENDER = "noreply@oxnack.example"  # From: Oxnack <sender>
 MAIL_RELAY_PASSWORD = ""  # api_passwd of POST /send_mail; empty authorizes nothing; production refuses empty
 
+# --- Mail relay listener (POST /send_mail is for internal callers only) ---------------
+MAIL_RELAY_BIND = "127.0.0.1:7003"  # the listener /send_mail answers on (bind gunicorn here too); "" = any listener
+MAIL_RELAY_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]  # client networks /send_mail serves; others get 404
+
 # --- Background jobs (RQ) ---------------------------------------------------------------
 PROVISIONING_RETRY_INTERVALS = [30, 120, 300, 600]  # seconds before each retry of a transient failure; then refund
 PROVISIONING_JOB_TIMEOUT = 3600  # seconds one provisioning attempt may run (several Proxmox task deadlines)
