@@ -58,7 +58,7 @@ def main() -> int:
     ]
     wait_for_health(PORTS[0])
     say("")
-    say("Oxnack Admin is up (simulator hypervisor; mail is printed to this log unless OXNACK_SMTP_HOST is set)")
+    say("Oxnack Admin is up (simulator hypervisor; mail is not sent (the log names each message, never its body) unless OXNACK_SMTP_HOST is set)")
     for port in PORTS:
         say(f"  classic API:   http://localhost:{port}/health")
     say(f"  staff console: http://localhost:{PORTS[0]}/console  login owner@oxnack.local / {staff_password}")
