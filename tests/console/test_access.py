@@ -112,3 +112,32 @@ def test_a_deactivated_staff_member_is_signed_out_at_the_next_request(app, clien
     forget_current_user()
     response = client.get("/console/")
     assert response.status_code == 302 and "/console/login" in response.headers["Location"]
+
+
+def test_every_state_changing_route_refuses_a_request_without_the_csrf_token(app, shop):
+    """Read from app.url_map: a new POST/PUT/DELETE route is walked without anyone adding it here."""
+    from sqlalchemy import func, select
+
+    from oxnack_admin.extensions import db
+    from oxnack_admin.models import AuditEvent
+
+    owner = make_staff(OWNER)
+    client = app.test_client()
+    client.send_csrf = False
+    routes = [(endpoint, method, rule) for endpoint, method, rule in console_routes(app)
+              if method in {"POST", "PUT", "PATCH", "DELETE"}]
+    assert len(routes) >= 20  # the walk really covers the console's actions
+    audited = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    accepted = []
+    for endpoint, method, rule in routes:
+        for headers in ({}, HTMX):
+            sign_in(client, owner)
+            response = client.open(build_url(app, rule, shop), method=method, data={"action": "start"},
+                                   headers=headers)
+            if response.status_code != 400:
+                accepted.append(f"{method} {rule.rule} {headers}: {response.status_code}")
+            elif headers:
+                assert "toast" in response.headers.get("HX-Trigger", ""), endpoint
+    assert not accepted, "\n".join(accepted)
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == audited  # nothing happened

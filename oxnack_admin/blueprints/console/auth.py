@@ -64,6 +64,7 @@ def login():
 @role_required(StaffRole.SUPPORT)
 def logout():
     audit.record(current_user, "staff.logout", "staff", current_user.id)
+    current_user.end_all_sessions()  # signing out here signs out every device, a stolen cookie included
     db.session.commit()
     logout_user()
     session.clear()
@@ -87,6 +88,7 @@ def password():
         return form_invalid(page, "console/auth/_password_form.html", form=form)
     audit.record(current_user, "staff.change_password", "staff", current_user.id)
     db.session.commit()
+    login_user(current_user._get_current_object())  # this session goes on under the new generation
     return action_result("Password changed.", "console/auth/_password_form.html", url_for("console.dashboard_view"),
                          form=PasswordForm(formdata=None))
 
