@@ -141,3 +141,25 @@ def test_every_state_changing_route_refuses_a_request_without_the_csrf_token(app
     assert not accepted, "\n".join(accepted)
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == audited  # nothing happened
+
+
+def test_every_console_page_answers_htmx_with_a_fragment(app, client, shop):
+    """Every GET page, walked from app.url_map as the owner with HX-Request (not boosted): no layout."""
+    owner = make_staff(OWNER)
+    full_pages = []
+    walked = 0
+    for endpoint, method, rule in console_routes(app):
+        if method != "GET" or endpoint in PUBLIC:
+            continue
+        sign_in(client, owner)
+        response = client.get(build_url(app, rule, shop), headers=HTMX)
+        body = response.get_data(as_text=True)
+        response.close()
+        walked += 1
+        if response.status_code != 200 or "<html" in body.lower() or "<body" in body.lower():
+            full_pages.append(f"{rule.rule}: {response.status_code}")
+        # The same page asked for normally (or boosted) is the whole layout, for shared links.
+        if response.mimetype == "text/html":
+            sign_in(client, owner)
+            assert "<html" in client.get(build_url(app, rule, shop)).get_data(as_text=True).lower(), rule.rule
+    assert walked >= 15 and not full_pages, "\n".join(full_pages)

@@ -15,7 +15,7 @@ from oxnack_admin.services.accounts.passwords import verify_password
 from oxnack_admin.services.staff.staff import MIN_STAFF_PASSWORD, StaffError, authenticate, change_password
 from . import bp
 from .access import role_required
-from .rendering import action_result, form_invalid
+from .rendering import action_result, form_invalid, render
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def password():
     if not form.validate_on_submit():
         if request.method == "POST":
             return form_invalid(page, "console/auth/_password_form.html", form=form)
-        return render_template(page, form=form)
+        return render(page, "console/auth/_password_form.html", form=form)
     try:
         change_password(current_user, form.new_password.data)
     except StaffError as error:
