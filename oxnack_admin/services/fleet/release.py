@@ -3,17 +3,23 @@ import logging
 
 from sqlalchemy import select
 
+from oxnack_admin.clients.errors import RemoteError
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProvisioningRun, Server
 from oxnack_admin.models.enums import RunState, ServerStatus
 from oxnack_admin.services.staff import audit
 from oxnack_admin.services.fleet import hypervisor, vm_locks
+from oxnack_admin.services.fleet.network_lock import pfsense_changes
 
 log = logging.getLogger(__name__)
 
 
 class ReleaseRefused(Exception):
     """The server cannot be released now; the message says why (for the console)."""
+
+
+class ReleaseFailed(Exception):
+    """Proxmox or pfSense failed during the release; nothing changed in the database, try again."""
 
 
 def network_descr(server_id: int) -> str:
@@ -52,6 +58,8 @@ def release_server(server_id: int, actor) -> Server:
         proxmox = hypervisor.proxmox_client(server.node)
         proxmox.stop(server.id)  # the previous owner's access ends now; pool VMs wait powered off
         server.status = ServerStatus.OFF
+    except RemoteError as error:
+        raise ReleaseFailed(str(error)) from error
     finally:
         vm_locks.release(server_id, token)
     return_to_pool(server)
@@ -68,10 +76,11 @@ def _remove_network(server: Server) -> None:
     if not refs and not mac:
         return  # never reached the firewall
     pfsense = hypervisor.pfsense_client()
-    if mac:
-        pfsense.delete_static_mapping(mac=mac)
-    pfsense.delete_one_to_one_nat(descr=(refs.get("one_to_one_nat") or {}).get("descr", descr))
-    pfsense.delete_rule(descr=(refs.get("wan_pass_rule") or {}).get("descr", descr))
-    pfsense.apply_dhcp()
-    pfsense.apply_firewall()
+    with pfsense_changes():  # each delete looks its id up first; no other change may shift ids meanwhile
+        if mac:
+            pfsense.delete_static_mapping(mac=mac)
+        pfsense.delete_one_to_one_nat(descr=(refs.get("one_to_one_nat") or {}).get("descr", descr))
+        pfsense.delete_rule(descr=(refs.get("wan_pass_rule") or {}).get("descr", descr))
+        pfsense.apply_dhcp()
+        pfsense.apply_firewall()
     log.info("pfsense entries of server %s removed", server.id)

@@ -18,6 +18,7 @@ from oxnack_admin.models import ProvisioningRun, Server, User
 from oxnack_admin.models.enums import ProvisioningStepName, ServerStatus
 from oxnack_admin.services import sealed
 from oxnack_admin.services.fleet import hypervisor
+from oxnack_admin.services.fleet.network_lock import pfsense_changes
 from oxnack_admin.services.mail import mail
 from oxnack_admin.services.fleet.release import network_descr
 
@@ -148,7 +149,12 @@ def configure_network(ctx: StepContext) -> dict:
                                     f"(has {lan_ip!r}, {wan_ip!r}, {mac!r})")
     descr = network_descr(facts.vmid)
     refs = dict(facts.network_refs or {})
+    with pfsense_changes():  # a concurrent release's deletes must not shift ids between create and apply
+        return _create_network_objects(ctx, pfsense, facts, descr, refs, lan_ip, wan_ip, mac)
 
+
+def _create_network_objects(ctx: StepContext, pfsense, facts: Facts, descr: str, refs: dict, lan_ip: str,
+                            wan_ip: str, mac: str) -> dict:
     found = pfsense.find_static_mapping_by_mac(mac)
     mapping_id = found["id"] if found else pfsense.add_static_mapping(mac, lan_ip, facts.name or f"vm{facts.vmid}",
                                                                       descr)
