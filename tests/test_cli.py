@@ -76,7 +76,7 @@ def test_seed_demo_refuses_to_run_in_production(app, database_url, redis_url):
     from tests.conftest import make_test_config
 
     production = create_app(make_test_config(database_url, redis_url, OXNACK_ENV="production"))
-    result = production.test_cli_runner().invoke(args=["seed-demo", "--staff-password", "demo-owner-pass"])
-    assert result.exit_code != 0 and "refuses to run in production" in result.output
-    with production.app_context():
+    with production.app_context():  # pytest-flask keeps the session app's context pushed; this one wins
+        result = production.test_cli_runner().invoke(args=["seed-demo", "--staff-password", "demo-owner-pass"])
+        assert result.exit_code != 0 and "refuses to run in production" in result.output
         assert [db.session.scalar(select(func.count()).select_from(model)) for model in (User, Server, Staff)] == [0, 0, 0]
