@@ -85,7 +85,7 @@ PFSENSE_VERIFY_TLS = True  # verify the firewall's certificate
 PFSENSE_TIMEOUT = 15  # seconds per API call
 
 # --- Mail -------------------------------------------------------------------------
-SMTP_HOST = ""  # empty: mail is written to the log instead of sent (demo only)
+SMTP_HOST = ""  # empty: mail is not sent, the log names it (never its body) (demo only)
 SMTP_PORT = 587  # submission port
 SMTP_STARTTLS = True  # upgrade the connection with STARTTLS
 SMTP_USER = ""  # SMTP login; empty skips login

@@ -133,7 +133,10 @@ def build() -> dict:
             "requestBody": _body(_obj(["server_id", "action"], {
                 "server_id": {"type": "integer", "minimum": 1, "maximum": 2 ** 31 - 1},
                 "action": {"type": "string", "enum": ["start", "stop", "restart"]}}, closed=False)),
-            "responses": {"202": _json(_obj(["status", "message", "job_id"], {
+            "responses": {"200": _json(_obj(["status", "message"], {
+                              "status": {"type": "string", "enum": ["success"]}, "message": STRING}),
+                              "Nothing to queue: a start while the server is being created (it will be running)"),
+                          "202": _json(_obj(["status", "message", "job_id"], {
                               "status": {"type": "string", "enum": ["success"]}, "message": STRING,
                               "job_id": STRING}), "Queued"),
                           **_errors(STATUS_ERROR, {400: "server_id and action required / unknown action",
