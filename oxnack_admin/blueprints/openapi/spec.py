@@ -148,15 +148,18 @@ def build() -> dict:
             "responses": {"200": _json({"type": "array", "items": _ref("MarketService")}, "Services"),
                           "500": _json(MARKET_ERROR, "err")}}},
         "/send_mail": {"post": {
-            "summary": "Internal mail relay (shared password)", "tags": ["mail relay"],
+            "summary": "Internal mail relay (shared password; only on MAIL_RELAY_BIND, to MAIL_RELAY_ALLOWED_NETWORKS)",
+            "tags": ["mail relay"],
             "requestBody": _body(_obj(["to_email", "email_subject", "email_body", "api_passwd"], {
                 "to_email": {"type": "string", "format": "email"}, "email_subject": STRING, "email_body": STRING,
                 "api_passwd": STRING}, closed=False)),
             "responses": {"200": _json(_obj(["status"], {"status": {"type": "string", "enum": ["sended"]}}),
                                        "Queued with a copy to the sender"),
                           **_errors(RELAY_STATUS, {400: "err_missing_fields / err_bad_fields",
-                                                   401: "err Unrecognized", 413: "err_too_large",
-                                                   429: "err_rate_limited", 500: "error"})}}},
+                                                   401: "err Unrecognized",
+                                                   404: "err_not_found (not an internal caller, or not its listener)",
+                                                   413: "err_too_large", 429: "err_rate_limited",
+                                                   500: "error"})}}},
     }
     return {"openapi": "3.0.3",
             "info": {"title": "Oxnack classic API", "version": "1.0",
