@@ -25,7 +25,7 @@ $(VENV)/.test: requirements.txt requirements-test.txt $(VENV)/.runtime
 	$(PIP) install -q -r requirements-test.txt
 	touch $@
 
-# Browser tests drive Debian's chromium; installed with apt when missing, else they skip loudly.
+# Browser tests drive Debian's chromium; installed with apt when missing, else they skip loudly (fail with CI=true).
 chromium:
 	@scripts/ensure_chromium.sh
 

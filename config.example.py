@@ -95,7 +95,7 @@ PFSENSE_VERIFY_TLS = True  # verify the firewall's certificate
 PFSENSE_TIMEOUT = 15  # seconds per API call
 
 # --- Mail -------------------------------------------------------------------------
-SMTP_HOST = ""  # empty: mail is written to the log instead of sent (demo only)
+SMTP_HOST = ""  # empty: mail is not sent, the log names it (never its body) (demo only)
 SMTP_PORT = 587  # submission port
 SMTP_STARTTLS = True  # upgrade the connection with STARTTLS
 SMTP_USER = ""  # SMTP login; empty skips login
@@ -103,6 +103,10 @@ SMTP_PASSWORD = ""  # SMTP password
 SMTP_TIMEOUT = 20  # seconds per SMTP conversation
 MAIL_SENDER = "noreply@oxnack.example"  # From: Oxnack <sender>
 MAIL_RELAY_PASSWORD = ""  # api_passwd of POST /send_mail; empty authorizes nothing; production refuses empty
+
+# --- Mail relay listener (POST /send_mail is for internal callers only) ---------------
+MAIL_RELAY_BIND = "127.0.0.1:7003"  # the listener /send_mail answers on (bind gunicorn here too); "" = any listener
+MAIL_RELAY_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]  # client networks /send_mail serves; others get 404
 
 # --- Background jobs (RQ) ---------------------------------------------------------------
 PROVISIONING_RETRY_INTERVALS = [30, 120, 300, 600]  # seconds before each retry of a transient failure; then refund

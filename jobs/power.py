@@ -2,9 +2,10 @@
 from oxnack_admin.services.fleet import power, vm_locks
 
 
-def run_power_action(server_id: int, action: str, lock_token: str, requested_by: str) -> None:
+def run_power_action(server_id: int, action: str, lock_token: str, requested_by: str,
+                     owner: str | None = None) -> None:
     """Start, stop or restart the VM; the lock is released whatever happens."""
     try:
-        power.carry_out_power_action(server_id, action, requested_by)
+        power.carry_out_power_action(server_id, action, requested_by, owner)
     finally:
         vm_locks.release(server_id, lock_token)

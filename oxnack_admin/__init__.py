@@ -9,6 +9,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, config)
     register_proxy(app)
+    register_connection_close(app)
     register_logging(app)
     register_extensions(app)
     register_blueprints(app)
@@ -23,6 +24,13 @@ def register_proxy(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+
+def register_connection_close(app: Flask) -> None:
+    """An answer sent before the request body was read closes its connection (see http_connection)."""
+    from .http_connection import CloseUnreadBody
+
+    app.wsgi_app = CloseUnreadBody(app.wsgi_app)
 
 
 def register_logging(app: Flask) -> None:

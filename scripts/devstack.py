@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
 PORTS = (7002, 7004)
+RELAY_BIND = "127.0.0.1:7003"  # the internal mail relay's own listener: loopback only, as MAIL_RELAY_BIND says
 
 
 def main() -> int:
@@ -48,15 +49,16 @@ def main() -> int:
         simulators = start_simulators(env)
 
     children = [
-        spawn("web", [sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4",
-                      "--access-logfile", "-", *[arg for port in PORTS for arg in ("-b", f"0.0.0.0:{port}")],
-                      "wsgi:app"], env),
+        spawn("web", [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "--workers", "2",
+                      "--threads", "4", "--access-logfile", "-",
+                      *[arg for port in PORTS for arg in ("-b", f"0.0.0.0:{port}")], "-b", RELAY_BIND,
+                      "wsgi:app"], {**env, "OXNACK_MAIL_RELAY_BIND": RELAY_BIND}),
         spawn("worker", flask + ["worker"], env),
         spawn("scheduler", flask + ["scheduler"], env),
     ]
     wait_for_health(PORTS[0])
     say("")
-    say("Oxnack Admin is up (simulator hypervisor; mail is printed to this log unless OXNACK_SMTP_HOST is set)")
+    say("Oxnack Admin is up (simulator hypervisor; mail is not sent (the log names each message, never its body) unless OXNACK_SMTP_HOST is set)")
     for port in PORTS:
         say(f"  classic API:   http://localhost:{port}/health")
     say(f"  staff console: http://localhost:{PORTS[0]}/console  login owner@oxnack.local / {staff_password}")

@@ -52,6 +52,7 @@ def make_test_config(database_url: str, redis_url: str, **overrides) -> dict:
         "COOKIE_SECURE": False,
         "CORS_ORIGINS": [TEST_SITE_ORIGIN],
         "MAIL_RELAY_PASSWORD": TEST_RELAY_PASSWORD,
+        "MAIL_RELAY_BIND": "",  # test clients have no real listener; tests/classic/test_mail_relay.py checks it
         "WTF_CSRF_ENABLED": False,  # tests that check CSRF build an app with it on
         "RATELIMIT_ENABLED": False,  # rate-limit tests build an app with it on
         "SMTP_HOST": "",

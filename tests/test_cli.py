@@ -65,3 +65,18 @@ def test_flask_routes_lists_feature_blueprints(app, database_url, redis_url):
     blueprints = {endpoint.split(".")[0] for endpoint in endpoints if "." in endpoint}
     assert {"health", "auth", "account", "orders", "market", "mail_relay", "openapi", "console", "media"} <= blueprints
     assert {"health.show_health", "auth.login", "orders.create_machine", "console.dashboard_view"} <= endpoints
+
+
+def test_seed_demo_refuses_to_run_in_production(app, database_url, redis_url):
+    from sqlalchemy import func, select
+
+    from oxnack_admin import create_app
+    from oxnack_admin.extensions import db
+    from oxnack_admin.models import Server, Staff, User
+    from tests.conftest import make_test_config
+
+    production = create_app(make_test_config(database_url, redis_url, OXNACK_ENV="production"))
+    with production.app_context():  # pytest-flask keeps the session app's context pushed; this one wins
+        result = production.test_cli_runner().invoke(args=["seed-demo", "--staff-password", "demo-owner-pass"])
+        assert result.exit_code != 0 and "refuses to run in production" in result.output
+        assert [db.session.scalar(select(func.count()).select_from(model)) for model in (User, Server, Staff)] == [0, 0, 0]

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_staff_api_tokens"
-down_revision = "0006_legacy_hardening"
+down_revision = "0006b_hardening"
 branch_labels = None
 depends_on = None
 

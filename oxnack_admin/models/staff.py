@@ -23,6 +23,16 @@ class Staff(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # In every console session of this member; bumped to end them all (sign-out, password, deactivation).
+    session_generation: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session: the id and the generation it was signed in under."""
+        return f"{self.id}.{self.session_generation or 0}"
+
+    def end_all_sessions(self) -> None:
+        """Every console session of this member stops working at its next request (the caller commits)."""
+        self.session_generation = (self.session_generation or 0) + 1
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts

@@ -1,5 +1,6 @@
 """The unchanged legacy site, served from its own origin, works against the app in real Chromium."""
 import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from oxnack_admin.models import MailMessage, MarketService, ProvisioningRun, Use
 from oxnack_admin.models.enums import RunState
 from tests.conftest import make_test_config
 from tests.support.browser import save_screenshot, serve
-from tests.support.factories import make_pool
+from tests.support.factories import make_pool, make_server, make_user
 
 pytestmark = pytest.mark.browser
 SITE = Path(__file__).parent / "site"
@@ -79,8 +80,17 @@ def test_register_confirm_login_order_control_and_log_out(legacy_setup, chromium
     page.wait_for_selector("#order-result:has-text('201')")
     page.wait_for_selector("#my-services tr")
     row = page.inner_text("#my-services tr")
-    assert "undefined" not in row and "null" not in row
+    assert "undefined" not in row and "null" not in row and "Invalid Date" not in row
+    today = datetime.now(timezone.utc).date()  # the dates are UTC days; this browser runs in UTC or east of it
+    assert page.inner_text("#my-services tr .created") == today.strftime("%d.%m.%Y")  # ru-RU, as my.html shows it
+    assert page.inner_text("#my-services tr .expires") == (today + timedelta(days=30)).strftime("%d.%m.%Y")
     assert page.inner_text("#header-balance") == "60"
+
+    # Start right after ordering: the VM will be running when created; stop must wait for that.
+    page.click("#my-services tr .start")
+    page.wait_for_selector("#control-result:has-text('200 server will be running when created')")
+    page.click("#my-services tr .stop")
+    page.wait_for_selector("#control-result:has-text('409 server is still being created')")
 
     # Provisioning itself runs in the worker (tests/jobs); here the VM is simply ready.
     run = db.session.scalar(select(ProvisioningRun))
@@ -94,3 +104,44 @@ def test_register_confirm_login_order_control_and_log_out(legacy_setup, chromium
 
     page.click("#reset")
     page.wait_for_selector("#header-mail:has-text('guest')")
+
+
+def dates_in_chromium(page, api_url: str) -> list[dict]:
+    """What `new Date(value)` makes of each returned date in the browser (the site's own reading)."""
+    return page.evaluate("""async api => {
+        const r = await fetch(api + "/user_services", {credentials: "include"});
+        const services = (await r.json()).services;
+        return services.map(s => Object.fromEntries(["date_start", "date_stop"].map(k => {
+            const d = new Date(s[k]);
+            return [k, {raw: s[k], valid: !isNaN(d), y: d.getUTCFullYear(), m: d.getUTCMonth() + 1, d: d.getUTCDate()}];
+        })));
+    }""", api_url)
+
+
+def test_my_services_shows_real_dates_for_new_and_adopted_servers(legacy_setup, chromium_page):
+    """A legacy customer's server has no dates of its own: the owner's dd.mm.yyyy, converted, reach the page."""
+    site_url, auth_url, api_url = legacy_setup
+    owner = make_user("anna@example.com", password="GoodPass1")
+    owner.date_start, owner.date_stop = "01.10.2025", "31.12.2025"  # the legacy users.date_start/date_stop
+    db.session.commit()
+    make_server(105, busy=True, username=owner.username, status="on", ips=["203.0.113.10"])
+    make_server(106, busy=True, username=owner.username, status="on", ips=["203.0.113.11"],
+                rented_at=datetime(2026, 11, 30, 23, 30, tzinfo=timezone.utc),
+                paid_until=datetime(2026, 12, 30, 23, 30, tzinfo=timezone.utc))
+    page = chromium_page
+    page.goto(f"{site_url}/?auth={auth_url}&api={api_url}")
+    page.fill("#mail", "anna@example.com")
+    page.fill("#passwd", "GoodPass1")
+    page.click("#login")
+    page.wait_for_selector("#my-services tr[data-id='106']")
+
+    adopted, new = dates_in_chromium(page, api_url)
+    assert adopted["date_start"] == {"raw": "2025-10-01", "valid": True, "y": 2025, "m": 10, "d": 1}
+    assert adopted["date_stop"] == {"raw": "2025-12-31", "valid": True, "y": 2025, "m": 12, "d": 31}
+    assert new["date_start"] == {"raw": "2026-11-30", "valid": True, "y": 2026, "m": 11, "d": 30}
+    assert new["date_stop"] == {"raw": "2026-12-30", "valid": True, "y": 2026, "m": 12, "d": 30}
+    table = page.inner_text("#my-services")
+    assert "Invalid Date" not in table and "undefined" not in table
+    assert page.inner_text("#my-services tr[data-id='105'] .created") == "01.10.2025"
+    assert page.inner_text("#my-services tr[data-id='105'] .expires") == "31.12.2025"
+    save_screenshot(page, "legacy-site-dates")

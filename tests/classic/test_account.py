@@ -156,9 +156,15 @@ def test_balance_and_services_cost_one_query_for_the_session(signed_in, customer
     assert len(statements) == 2  # the session, then the servers
 
 
-def test_catalogue_and_price_without_promo_send_no_query(client, statements):
-    client.get("/parametrs")
-    client.get("/countries")
-    client.get("/osystems")
-    client.post("/calc_price", json={"core": 1, "ram": 1, "ssd": 15, "promo": "NOT"})
+def test_catalogue_and_price_without_promo_send_no_query(app, client, statements):
+    parameters = client.get("/parametrs")
+    countries = client.get("/countries")
+    systems = client.get("/osystems")
+    price = client.post("/calc_price", json={"core": 1, "ram": 1, "ssd": 15, "promo": "NOT"})
     assert statements == []
+    # ...and each answered what the rent page needs, from configuration alone.
+    assert [r.status_code for r in (parameters, countries, systems, price)] == [200] * 4
+    assert parameters.json["status"] == "good" and parameters.json["mx_core"] == app.config["MX_CORE"]
+    assert countries.json["countries"] == app.config["COUNTRIES"]
+    assert systems.json["oss"] == list(app.config["OS_TEMPLATES"])
+    assert price.json["status"] == "good" and price.json["price"] == 170

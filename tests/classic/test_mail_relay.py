@@ -81,3 +81,42 @@ def test_is_authorized_with_an_empty_configured_password_is_false_even_for_an_em
     with app_with(MAIL_RELAY_PASSWORD="").app_context():
         assert mail_relay.is_authorized("") is False
         assert mail_relay.is_authorized("x") is False
+
+
+RELAY_LISTENER = dict(MAIL_RELAY_BIND="127.0.0.1:7003")  # the default of config.example.py
+
+
+@pytest.mark.parametrize("base_url, remote", [("http://localhost:7002", "127.0.0.1"),
+                                              ("http://localhost:7004", "127.0.0.1"),
+                                              ("http://localhost:7003", "203.0.113.9"),
+                                              ("http://localhost:7003", "10.0.0.5"),
+                                              ("http://localhost:7003", "::ffff:198.51.100.1")])
+def test_relay_is_not_found_on_public_ports_or_from_outside(app_with, base_url, remote):
+    relay = app_with(**RELAY_LISTENER).test_client()
+    response = relay.post("/send_mail", json=GOOD, base_url=base_url, environ_overrides={"REMOTE_ADDR": remote})
+    assert response.status_code == 404 and response.json == {"status": "err_not_found"}
+    assert messages() == []
+
+
+@pytest.mark.parametrize("remote", ["127.0.0.1", "127.0.0.53", "::1", "::ffff:127.0.0.1"])
+def test_relay_answers_loopback_callers_on_its_listener(app_with, remote):
+    relay = app_with(**RELAY_LISTENER).test_client()
+    response = relay.post("/send_mail", json=GOOD, base_url="http://localhost:7003",
+                          environ_overrides={"REMOTE_ADDR": remote})
+    assert response.status_code == 200 and response.json == {"status": "sended"}
+    assert len(messages()) == 2
+
+
+def test_the_host_header_does_not_open_the_relay(app_with):
+    """The listener is the socket's port, never what the client writes in Host."""
+    relay = app_with(**RELAY_LISTENER).test_client()
+    response = relay.post("/send_mail", json=GOOD, base_url="http://localhost:7002",
+                          headers={"Host": "localhost:7003"})
+    assert response.status_code == 404
+
+
+def test_allowed_networks_admit_an_internal_subnet(app_with):
+    relay = app_with(MAIL_RELAY_BIND="", MAIL_RELAY_ALLOWED_NETWORKS=["10.8.0.0/16"]).test_client()
+    inside = relay.post("/send_mail", json=GOOD, environ_overrides={"REMOTE_ADDR": "10.8.3.4"})
+    outside = relay.post("/send_mail", json=GOOD, environ_overrides={"REMOTE_ADDR": "10.9.3.4"})
+    assert (inside.status_code, outside.status_code) == (200, 404)

@@ -91,12 +91,18 @@ def test_order_with_an_unknown_promo_is_full_price(client):
     assert db.session.scalar(select(Server.discription).where(Server.busy.is_(True))) == "promocode: NOSUCHCODE"
 
 
-def test_order_without_promo_field_is_accepted(client):
+@pytest.mark.parametrize("promo", ["absent", None])
+def test_order_without_promo_is_missing_a_field(client, promo):
+    """The contract lists promo among the required fields (the site always sends "NOT")."""
     user = make_user(balance=170)
     make_pool(1, "ubuntu")
     login_cookie(client, user)
     body = {key: value for key, value in SMALL.items() if key != "promo"}
-    assert client.post("/create_machine", json=body).status_code == 201
+    if promo is None:
+        body["promo"] = None
+    response = client.post("/create_machine", json=body)
+    assert response.status_code == 422 and response.json == MISSING
+    assert balance(user.id) == 170 and not ledger(user.id)
 
 
 def test_order_needs_a_session(client):
@@ -258,3 +264,28 @@ def test_a_promo_with_one_use_left_is_applied_once_under_concurrency(app):
     paid = sorted(-t.amount for t in db.session.scalars(select(Transaction).where(
         Transaction.type == TransactionType.ORDER)))
     assert paid == [85] + [170] * 5
+
+
+def test_an_order_whose_job_cannot_be_queued_is_still_201_and_the_sweep_resumes_it(app_with, app, caplog):
+    """Redis is down right after the commit: the money moved and the order exists, so the answer is 201."""
+    from oxnack_admin.services.provisioning import runs as provisioning_runs
+    from tests.support.gunicorn import free_port
+
+    user = make_user(balance=500)
+    make_pool(1, "ubuntu")
+    dead_redis = app_with(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    client = dead_redis.test_client()
+    login_cookie(client, user)
+
+    response = client.post("/create_machine", json=SMALL)
+
+    assert response.status_code == 201, response.json
+    run = db.session.scalar(select(ProvisioningRun))
+    assert response.json == {"status": "created", "message": f"Server started creating, server_id: {run.server_id}"}
+    assert balance(user.id) == 330 and len(ledger(user.id)) == 1
+    assert run.state == RunState.PENDING and queued_jobs("provisioning") == []
+    assert "the sweep will queue it" in caplog.text
+
+    assert provisioning_runs.resume_stuck_runs(older_than_minutes=0) == [run.id]  # the sweep, Redis back
+    [job] = queued_jobs("provisioning")
+    assert job.args == (run.id,)

@@ -31,10 +31,11 @@ def test_user_services_lists_both_spellings_and_the_fields_the_site_reads(signed
     first, second = response.json["services"]
     assert first == {"id": 501, "status": "on", "os": "debian", "cores": 2, "ram": 3, "hdd": 20, "ssd": 20,
                      "ips": ["198.51.100.7", "198.51.100.8"], "ip": "198.51.100.7", "country": "finland",
-                     "date_start": "01.03.2026", "date_stop": "31.03.2026"}
+                     "date_start": "2026-03-01", "date_stop": "2026-03-31"}
     assert second["id"] == 502 and second["status"] == "off" and second["ips"] == [] and second["ip"] == ""
-    assert second["country"] == "russia" and second["date_start"] == "" and second["date_stop"] == ""
-    assert None not in (second["os"], second["country"], second["date_start"], second["date_stop"])
+    # No dates anywhere (a customer without legacy dates): null, which is what "no date" means in JSON.
+    assert second["country"] == "russia" and second["date_start"] is None and second["date_stop"] is None
+    assert None not in (second["os"], second["country"])
 
 
 @pytest.mark.legacy_ledger  # the sample's old balances never matched a ledger
@@ -44,7 +45,20 @@ def test_user_services_of_a_legacy_customer_fall_back_to_the_owner_dates(client,
     [service] = client.get("/user_services").json["services"]
     assert service == {"id": 105, "status": "on", "os": "ubuntu", "cores": 2, "ram": 2, "hdd": 20, "ssd": 20,
                        "ips": ["203.0.113.10"], "ip": "203.0.113.10", "country": "russia",
-                       "date_start": "01.10.2025", "date_stop": "01.11.2025"}
+                       "date_start": "2025-10-01", "date_stop": "2025-11-01"}
+
+
+@pytest.mark.parametrize("legacy, iso", [("01.10.2025", "2025-10-01"), (" 1.2.2026 ", "2026-02-01"),
+                                         ("2026-12-01", "2026-12-01"), ("31.02.2025", None), ("soon", None),
+                                         ("", None), (None, None), ("01/10/2025", None), ("99.99.9999", None)])
+def test_user_services_converts_the_owner_legacy_dates_to_iso_or_null(signed_in, customer, legacy, iso):
+    customer.date_start = customer.date_stop = legacy
+    db.session.commit()
+    sold_to(customer, 501)
+    response = signed_in.get("/user_services")
+    assert response.status_code == 200
+    [service] = response.json["services"]
+    assert service["date_start"] == iso and service["date_stop"] == iso
 
 
 def test_user_services_none(signed_in):
@@ -65,8 +79,8 @@ def test_control_server_queues_the_power_job_under_the_vm_lock(signed_in, custom
     assert response.json["status"] == "success" and response.json["message"] == "restart requested"
     [job] = queued_jobs("default")
     assert job.id == response.json["job_id"] and job.func_name == "jobs.power.run_power_action"
-    server_id, action, token, requested_by = job.args
-    assert (server_id, action, requested_by) == (501, "restart", f"customer:{customer.id}")
+    server_id, action, token, requested_by, owner = job.args
+    assert (server_id, action, requested_by, owner) == (501, "restart", f"customer:{customer.id}", customer.username)
     assert vm_locks.holder(501) == token and token.startswith("power:restart:")
 
 
@@ -84,14 +98,29 @@ def test_a_second_action_while_one_runs_is_refused(signed_in, customer):
     assert len(queued_jobs("default")) == 1
 
 
-def test_no_power_action_while_the_server_is_being_created(signed_in, customer):
-    server = sold_to(customer, 501)
+def _being_created(customer, vmid=501):
+    server = sold_to(customer, vmid)
     provisioning_runs.open_run(server, customer, cores=1, ram=1, hdd=15, os="ubuntu", price=170, promo=None,
                                order_transaction_id=None)
     db.session.commit()
+
+
+def test_start_while_the_server_is_being_created_is_a_success(signed_in, customer):
+    _being_created(customer)
     response = signed_in.post("/control_server", json={"server_id": 501, "action": "start"})
-    assert response.status_code == 409 and response.json["status"] == "error"
-    assert vm_locks.holder(501) is None
+    assert response.status_code == 200
+    assert response.json == {"status": "success", "message": "server will be running when created"}
+    assert vm_locks.holder(501) is None and not queued_jobs("default")  # provisioning starts it
+
+
+@pytest.mark.parametrize("action", ["stop", "restart"])
+def test_stop_or_restart_while_the_server_is_being_created_is_refused(signed_in, customer, action):
+    _being_created(customer)
+    response = signed_in.post("/control_server", json={"server_id": 501, "action": action})
+    assert response.status_code == 409
+    assert response.json == {"status": "error", "message": "server is still being created; stop and restart "
+                                                           "work once it is running"}
+    assert vm_locks.holder(501) is None and not queued_jobs("default")
 
 
 def test_unknown_action(signed_in, customer):

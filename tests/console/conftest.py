@@ -1,8 +1,12 @@
 """Fixtures of the console tests: staff signed in by role, a populated shop, other app configurations."""
+import hashlib
+import os
 from decimal import Decimal
 
 import pytest
 from flask import g
+from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
 
 from oxnack_admin import create_app
 from oxnack_admin.extensions import db
@@ -16,20 +20,54 @@ from tests.support.factories import make_invoice, make_promocode, make_server, m
 
 STAFF_PASSWORD = "staff-password-1"
 HTMX = {"HX-Request": "true"}
+STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class HtmxCsrfClient(FlaskClient):
+    """A test client that sends the CSRF token on every state change, as the console's htmx does.
+
+    The console puts the token in <body hx-headers='{"X-CSRFToken": ...}'>; here it is made from
+    the client's own console session exactly as Flask-WTF's csrf_token() makes it. A client
+    with `send_csrf = False` sends none (tests of the refusal).
+    """
+
+    send_csrf = True
+
+    def open(self, *args, **kwargs):
+        if self.send_csrf and str(kwargs.get("method", "GET")).upper() in STATE_CHANGING:
+            headers = dict(kwargs.get("headers") or {})
+            headers.setdefault("X-CSRFToken", self.csrf_token())
+            kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+    def csrf_token(self) -> str:
+        with self.session_transaction("/console/") as session:
+            raw = session.setdefault("csrf_token", hashlib.sha1(os.urandom(64)).hexdigest())
+        key = self.application.config.get("WTF_CSRF_SECRET_KEY") or self.application.secret_key
+        return URLSafeTimedSerializer(key, salt="wtf-csrf-token").dumps(raw)
+
+
+@pytest.fixture(scope="session")
+def app(app, database_url, redis_url):
+    """The console tests' app: the session app's database and Redis, with CSRF on as in production."""
+    console_app = create_app(make_test_config(database_url, redis_url, WTF_CSRF_ENABLED=True))
+    console_app.test_client_class = HtmxCsrfClient
+    return console_app
 
 
 def forget_current_user() -> None:
     """pytest-flask keeps one app context (so one `g`) for the whole test; Flask-Login caches the
-    user in `g`. Dropping it makes the next request load the staff member from its cookie."""
+    user in `g`, and Flask-WTF its CSRF token. Dropping them makes the next request read both from its cookie."""
     g.pop("_login_user", None)
+    g.pop("csrf_token", None)
 
 
 def sign_in(client, staff) -> None:
     """Put `staff` in the console session the way Flask-Login does after a sign-in."""
     forget_current_user()
-    with client.session_transaction() as session:
+    with client.session_transaction("/console/") as session:
         session.clear()
-        session["_user_id"] = str(staff.id)
+        session["_user_id"] = staff.get_id()  # "<id>.<session generation>"
         session["_fresh"] = True
 
 
@@ -51,9 +89,11 @@ def admin(as_role):
 
 @pytest.fixture
 def app_with(app, database_url, redis_url):
-    """Another app on the same database and Redis, e.g. app_with(WTF_CSRF_ENABLED=True)."""
+    """Another app on the same database and Redis (CSRF on, as the console tests' app), e.g. app_with(COOKIE_SECURE=True)."""
     def build(**overrides):
-        return create_app(make_test_config(database_url, redis_url, **overrides))
+        built = create_app(make_test_config(database_url, redis_url, **{"WTF_CSRF_ENABLED": True, **overrides}))
+        built.test_client_class = HtmxCsrfClient
+        return built
 
     return build
 

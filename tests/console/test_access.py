@@ -120,3 +120,54 @@ def test_a_deactivated_staff_member_is_signed_out_at_the_next_request(app, clien
     forget_current_user()
     response = client.get("/console/")
     assert response.status_code == 302 and "/console/login" in response.headers["Location"]
+
+
+def test_every_state_changing_route_refuses_a_request_without_the_csrf_token(app, shop):
+    """Read from app.url_map: a new POST/PUT/DELETE route is walked without anyone adding it here."""
+    from sqlalchemy import func, select
+
+    from oxnack_admin.extensions import db
+    from oxnack_admin.models import AuditEvent
+
+    owner = make_staff(OWNER)
+    client = app.test_client()
+    client.send_csrf = False
+    routes = [(endpoint, method, rule) for endpoint, method, rule in console_routes(app)
+              if method in {"POST", "PUT", "PATCH", "DELETE"}]
+    assert len(routes) >= 20  # the walk really covers the console's actions
+    audited = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    accepted = []
+    for endpoint, method, rule in routes:
+        for headers in ({}, HTMX):
+            sign_in(client, owner)
+            response = client.open(build_url(app, rule, shop), method=method, data={"action": "start"},
+                                   headers=headers)
+            if response.status_code != 400:
+                accepted.append(f"{method} {rule.rule} {headers}: {response.status_code}")
+            elif headers:
+                assert "toast" in response.headers.get("HX-Trigger", ""), endpoint
+    assert not accepted, "\n".join(accepted)
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == audited  # nothing happened
+
+
+def test_every_console_page_answers_htmx_with_a_fragment(app, client, shop):
+    """Every GET page, walked from app.url_map as the owner with HX-Request (not boosted): no layout."""
+    owner = make_staff(OWNER)
+    full_pages = []
+    walked = 0
+    for endpoint, method, rule in console_routes(app):
+        if method != "GET" or endpoint in PUBLIC:
+            continue
+        sign_in(client, owner)
+        response = client.get(build_url(app, rule, shop), headers=HTMX)
+        body = response.get_data(as_text=True)
+        response.close()
+        walked += 1
+        if response.status_code != 200 or "<html" in body.lower() or "<body" in body.lower():
+            full_pages.append(f"{rule.rule}: {response.status_code}")
+        # The same page asked for normally (or boosted) is the whole layout, for shared links.
+        if response.mimetype == "text/html":
+            sign_in(client, owner)
+            assert "<html" in client.get(build_url(app, rule, shop)).get_data(as_text=True).lower(), rule.rule
+    assert walked >= 15 and not full_pages, "\n".join(full_pages)

@@ -71,19 +71,19 @@ def test_staff_sign_in_is_rate_limited(app_with):
                        environ_base={"REMOTE_ADDR": "198.51.100.8"}).status_code == 422
 
 
-def test_every_state_change_needs_the_csrf_token(app_with):
-    guarded = app_with(WTF_CSRF_ENABLED=True)
-    with guarded.app_context():
-        make_staff("admin", email="csrf@oxnack.test")
-        customer = make_user("csrf-customer@example.com", verified=False)
-        customer_id = customer.id
-    client = guarded.test_client()
+def test_the_tokens_of_the_pages_are_what_htmx_and_forms_send(app):
+    """With a client that sends no token of its own: the login form's token, then the page's hx-headers one."""
+    make_staff("admin", email="csrf@oxnack.test")
+    customer_id = make_user("csrf-customer@example.com", verified=False).id
+    client = app.test_client()
+    client.send_csrf = False
     page = client.get("/console/login").get_data(as_text=True)
     token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
     assert client.post("/console/login", data={"email": "csrf@oxnack.test", "password": STAFF_PASSWORD}).status_code == 400
     assert client.post("/console/login", data={"email": "csrf@oxnack.test", "password": STAFF_PASSWORD,
                                                "csrf_token": token}).status_code == 302
     # htmx sends the token from <body hx-headers> as X-CSRFToken.
+    forget_current_user()
     dashboard = client.get("/console/").get_data(as_text=True)
     header_token = dashboard.split('"X-CSRFToken": "')[1].split('"')[0]
     refused = client.post(f"/console/users/{customer_id}/verify", headers=HTMX)
@@ -98,6 +98,57 @@ def test_signing_out_ends_the_staff_session(app, client, as_role):
     assert response.status_code == 303
     forget_current_user()
     assert client.get("/console/").status_code == 302
+
+
+def two_devices(app, email="two@oxnack.test", role="owner"):
+    """One staff member signed in through the login form on two clients (say a laptop and a stolen cookie)."""
+    make_staff(role, email=email)
+    clients = [app.test_client(), app.test_client()]
+    for device in clients:
+        assert login(device, email).status_code == 302
+    for device in clients:
+        forget_current_user()
+        assert device.get("/console/").status_code == 200
+    return clients
+
+
+def signed_out(device) -> bool:
+    forget_current_user()
+    response = device.get("/console/")
+    return response.status_code == 302 and "/console/login" in response.headers["Location"]
+
+
+def test_signing_out_on_one_device_ends_the_other_sessions(app):
+    laptop, stolen = two_devices(app)
+    forget_current_user()
+    assert laptop.post("/console/logout").status_code == 303
+    assert signed_out(stolen) and signed_out(laptop)
+    assert login(laptop, "two@oxnack.test").status_code == 302  # signing in again works
+    assert not signed_out(laptop) and signed_out(stolen)
+
+
+def test_changing_the_password_ends_the_other_sessions_but_not_this_one(app):
+    laptop, stolen = two_devices(app)
+    forget_current_user()
+    done = laptop.post("/console/password", data={"current_password": STAFF_PASSWORD, "new_password": "brand-new-pass-2",
+                                                  "confirm": "brand-new-pass-2"}, headers=HTMX)
+    assert done.status_code == 200
+    assert signed_out(stolen)
+    assert not signed_out(laptop)
+
+
+def test_deactivating_ends_the_sessions_for_good(app):
+    owner_device = app.test_client()
+    make_staff("owner", email="boss@oxnack.test")
+    assert login(owner_device, "boss@oxnack.test").status_code == 302
+    [device, stolen] = two_devices(app, email="leaver@oxnack.test", role="admin")
+    leaver = db.session.scalar(select(Staff).where(Staff.email == "leaver@oxnack.test"))
+    forget_current_user()
+    assert owner_device.post(f"/console/staff/{leaver.id}/deactivate", headers=HTMX).status_code == 200
+    assert signed_out(device) and signed_out(stolen)
+    forget_current_user()
+    assert owner_device.post(f"/console/staff/{leaver.id}/activate", headers=HTMX).status_code == 200
+    assert signed_out(stolen)  # reactivation does not revive an old cookie
 
 
 def test_changing_the_password(app, client, as_role):

@@ -59,17 +59,27 @@ def test_filter_by_state(app, client, as_role):
     assert "new@example.com" in body and "ok@example.com" not in body
 
 
-def test_the_account_page_shows_sessions_servers_transactions_and_proxies(app, client, as_role):
+def section(body: str, heading_id: str) -> str:
+    """The HTML of the panel labelled by `heading_id`, so a check cannot pass on another panel's text."""
+    start = body.index(f'aria-labelledby="{heading_id}"')
+    return body[start:body.index("</section>", start)]
+
+
+def test_the_account_page_shows_this_customers_sessions_servers_and_transactions(app, client, as_role):
     as_role("support")
     user = make_user("full@example.com", balance=75)
     customer_session(user)
     make_server(801, busy=True, username=user.username, status="on")
+    other = make_user("other@example.com", balance=12)
+    make_server(802, busy=True, username=other.username, status="on")
     body = client.get(f"/console/users/{user.id}").get_data(as_text=True)
-    assert "full@example.com" in body and ">75.00<" in body
-    assert "pytest" in body  # the session's browser
-    assert "/console/servers/801" in body
-    assert "test opening balance" in body
-    assert "Proxy orders" in body
+    assert "full@example.com" in section(body, "h-account") and ">75.00<" in section(body, "h-account")
+    sessions = section(body, "h-sessions")
+    assert "Sessions <span class=\"muted\">(1)</span>" in sessions and "pytest" in sessions  # the session's browser
+    servers = section(body, "h-servers")
+    assert "/console/servers/801" in servers and "/console/servers/802" not in servers
+    ledger = section(body, "h-ledger")
+    assert "test opening balance" in ledger and "75.00" in ledger and "12.00" not in ledger
 
 
 def test_adjusting_a_balance_writes_the_ledger_and_the_audit_log(app, client, as_role):

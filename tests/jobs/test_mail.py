@@ -49,7 +49,8 @@ def test_a_message_is_sent_once_as_plain_utf8_from_oxnack(app, smtp, work):
 
 
 def test_smtp_down_through_every_retry_keeps_the_message_failed_until_staff_retry(app, smtp_down, work):
-    message_id = _queue()
+    message_id = mail.queue_mail("client@example.com", "Hello", "No secret in here", "relay").id
+    db.session.commit()
 
     work("mail")
 
@@ -164,15 +165,47 @@ def test_an_untrusted_certificate_fails_at_once(app, job_config, smtp_down, tls_
     assert server.messages == []
 
 
-def test_without_smtp_host_the_log_is_the_outbox(app, job_config, caplog):
+def test_without_smtp_host_the_log_says_a_message_would_be_sent_but_never_its_body(app, job_config, caplog):
     job_config(SMTP_HOST="")
     message_id = _queue()
 
-    with caplog.at_level(logging.INFO, logger="oxnack_admin.services.mail.mail"):
+    with caplog.at_level(logging.DEBUG):
         mail.deliver(message_id)
 
-    assert "Ваш код подтверждения регистрации в Oxnack: 123456" in caplog.text
+    assert f"mail {message_id} (registration_code) to client@example.com would be sent now" in caplog.text
+    assert "123456" not in caplog.text and "Здравствуйте" not in caplog.text
     assert _message(message_id).state == MailState.SENT
+
+
+@pytest.mark.parametrize("kind, context, secret, line", [
+    ("registration_code", {"code": "987654", "minutes": 10}, "987654", "Ваш код подтверждения регистрации в Oxnack: "),
+    ("server_ready", dict(server_id=301, cores=2, ram=2, hdd=20, os="ubuntu", ip="198.51.100.1",
+                          password="Root9Secret7Pw"), "Root9Secret7Pw", "Пароль root: "),
+])
+def test_a_secret_is_removed_from_the_stored_body_once_sent(app, smtp, work, kind, context, secret, line):
+    message_id = _queue(kind, **context)
+    assert secret in _message(message_id).body  # needed until it is delivered
+
+    work("mail")
+
+    [received] = smtp.messages
+    assert secret in received.get_content()  # the customer got it
+    row = _message(message_id)
+    assert row.state == MailState.SENT and secret not in row.body
+    assert f"{line}{mail.REDACTED}" in row.body and "Oxnack" in row.body  # the rest stays readable
+
+
+def test_a_secret_is_removed_when_delivery_is_given_up_and_the_message_is_not_resent(app, smtp, job_config, work):
+    job_config(MAIL_RETRY_INTERVALS=[])
+    smtp.handler.refuse_next, smtp.handler.refusal = 1, "550 5.1.1 No such mailbox"
+    message_id = _queue("registration_code", code="424242", minutes=10)
+
+    work("mail")
+
+    row = _message(message_id)
+    assert row.state == MailState.FAILED and "424242" not in row.body
+    with pytest.raises(mail.MailRetryRefused, match="secret"):
+        mail.retry_message(message_id)
 
 
 def test_the_sweep_queues_a_message_whose_job_was_lost(app, smtp, work):

@@ -22,7 +22,8 @@ def _start_worker(app, tmp_path: Path) -> subprocess.Popen:
             "PFSENSE_URL", "PFSENSE_API_KEY", "SMTP_HOST", "SMTP_PORT", "SMTP_STARTTLS", "MAIL_SENDER",
             "PROVISIONING_RETRY_INTERVALS", "PROXMOX_POLL_INTERVAL", "PROXMOX_TASK_DEADLINE")
     settings = {key: app.config[key] for key in keys}
-    settings.update(OXNACK_ENV="development", SECRET_KEY="worker-test", PROXMOX_PASSWORD="",
+    # The worker shares the app's SECRET_KEY, as in production: the root password is sealed under it.
+    settings.update(OXNACK_ENV="development", SECRET_KEY=app.config["SECRET_KEY"], PROXMOX_PASSWORD="",
                     PROXMOX_VERIFY_TLS=False, PFSENSE_TIMEOUT=120, LOG_LEVEL="INFO")
     config_file = tmp_path / "worker_config.py"
     config_file.write_text("".join(f"{key} = {value!r}\n" for key, value in settings.items()))

@@ -18,10 +18,20 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def chromium_path() -> str | None:
+    """Debian's chromium, or the executable OXNACK_CHROMIUM names; None when there is none."""
     configured = os.environ.get("OXNACK_CHROMIUM")
     if configured:
-        return configured
+        return configured if os.path.exists(configured) else None
     return next((path for path in CHROMIUM_CANDIDATES if os.path.exists(path)), shutil.which("chromium"))
+
+
+def in_ci() -> bool:
+    """CI=true (GitHub Actions, GitLab and most others set it): there a missing browser is a failure."""
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+MISSING = "Debian's chromium is not installed (make test installs it with apt; OXNACK_CHROMIUM names another)"
+_skipped_for_missing_browser: list[str] = []
 
 
 @contextlib.contextmanager
@@ -48,7 +58,10 @@ def live_server_url(app) -> Iterator[str]:
 def chromium_browser():
     executable = chromium_path()
     if executable is None:
-        pytest.skip("BROWSER TESTS SKIPPED: Debian's chromium is not installed (make test installs it with apt)")
+        if in_ci():
+            pytest.fail(f"BROWSER TESTS CANNOT RUN IN CI: {MISSING}", pytrace=False)
+        _skipped_for_missing_browser.append(MISSING)
+        pytest.skip(f"BROWSER TESTS SKIPPED: {MISSING}")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -84,3 +97,9 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Locally a missing browser skips, but loudly: a banner at the end of the run, not one 's'."""
+    if _skipped_for_missing_browser:
+        terminalreporter.write_sep("#", "BROWSER TESTS WERE SKIPPED: " + MISSING, red=True, bold=True)

@@ -17,13 +17,21 @@ def configure_login(login_manager_) -> None:
     login_manager_.unauthorized_handler(_unauthorized)
 
 
-def load_staff(staff_id: str) -> Staff | None:
-    """The signed-in staff member; a deactivated account is signed out on its next request."""
+def load_staff(session_id: str) -> Staff | None:
+    """The signed-in staff member, from "<id>.<generation>" (Staff.get_id).
+
+    A deactivated account, or a session from before the member's last sign-out or password
+    change (a stolen cookie), is signed out on its next request.
+    """
+    staff_id, _, generation = str(session_id).partition(".")
     try:
         staff = db.session.get(Staff, int(staff_id))
+        generation = int(generation)
     except (TypeError, ValueError):
         return None
-    return staff if staff is not None and staff.active else None
+    if staff is None or not staff.active or generation != (staff.session_generation or 0):
+        return None
+    return staff
 
 
 def _unauthorized():

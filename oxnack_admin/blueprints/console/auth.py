@@ -15,7 +15,7 @@ from oxnack_admin.services.accounts.passwords import verify_password
 from oxnack_admin.services.staff.staff import MIN_STAFF_PASSWORD, StaffError, authenticate, change_password
 from . import bp
 from .access import role_required
-from .rendering import action_result, form_invalid
+from .rendering import action_result, form_invalid, render
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ def login():
 @role_required(StaffRole.SUPPORT)
 def logout():
     audit.record(current_user, "staff.logout", "staff", current_user.id)
+    current_user.end_all_sessions()  # signing out here signs out every device, a stolen cookie included
     db.session.commit()
     logout_user()
     session.clear()
@@ -79,7 +80,7 @@ def password():
     if not form.validate_on_submit():
         if request.method == "POST":
             return form_invalid(page, "console/auth/_password_form.html", form=form)
-        return render_template(page, form=form)
+        return render(page, "console/auth/_password_form.html", form=form)
     try:
         change_password(current_user, form.new_password.data)
     except StaffError as error:
@@ -87,6 +88,7 @@ def password():
         return form_invalid(page, "console/auth/_password_form.html", form=form)
     audit.record(current_user, "staff.change_password", "staff", current_user.id)
     db.session.commit()
+    login_user(current_user._get_current_object())  # this session goes on under the new generation
     return action_result("Password changed.", "console/auth/_password_form.html", url_for("console.dashboard_view"),
                          form=PasswordForm(formdata=None))
 

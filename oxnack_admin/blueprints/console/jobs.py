@@ -55,6 +55,8 @@ def _act(queue_name: str, job_id: str, operation, action: str, message: str):
         operation(queue_name, job_id)
     except queues_admin.JobNotFound as error:
         return action_refused(str(error), 404, url_for("console.jobs"))
+    except queues_admin.JobRetryRefused as error:
+        return action_refused(f"Not retried: {error}.", 409, url_for("console.jobs"))
     audit.record(current_user, action, "job", job_id, after={"queue": queue_name})
     db.session.commit()
     return action_result(message.format(job_id), "console/jobs/_panels.html", url_for("console.jobs"), **_context())

@@ -2,7 +2,6 @@
 from flask import abort, request, url_for
 from flask_login import current_user
 
-from ...clients.errors import RemoteError
 from ...extensions import db
 from ...models import ProvisioningRun
 from ...models.enums import StaffRole
@@ -11,7 +10,7 @@ from oxnack_admin.services.fleet import pool
 from oxnack_admin.services.provisioning import runs as provisioning_runs
 from oxnack_admin.services.money.ledger import InsufficientFunds
 from oxnack_admin.services.fleet.power import ACTIONS, PowerActionError, request_power_action
-from oxnack_admin.services.fleet.release import ReleaseRefused, release_server
+from oxnack_admin.services.fleet.release import ReleaseFailed, ReleaseRefused, release_server
 from . import bp
 from .access import role_required
 from .rendering import action_refused, action_result, render
@@ -27,7 +26,7 @@ def servers_release(server_id: int):
     back = url_for("console.servers_show", server_id=server_id)
     try:
         release_server(server.id, current_user)
-    except (ReleaseRefused, RemoteError) as error:
+    except (ReleaseRefused, ReleaseFailed) as error:
         db.session.rollback()
         return action_refused(f"Not released: {error}", 409 if isinstance(error, ReleaseRefused) else 502, back)
     db.session.commit()
@@ -44,10 +43,12 @@ def servers_power(server_id: int):
     if action not in ACTIONS:
         return action_refused(f"Unknown power action {action!r}.", 400, back)
     try:
-        job_id = request_power_action(server, action, requested_by=f"staff:{current_user.email}")
+        requested = request_power_action(server, action, requested_by=f"staff:{current_user.email}")
     except PowerActionError as error:
         return action_refused(error.message.capitalize() + ".", error.status, back)
-    audit.record(current_user, f"server.power.{action}", "server", server.id, after={"job_id": job_id})
+    if requested.job_id is None:
+        return action_result(f"VM {server_id}: {requested.message}.", None, back, level="info")
+    audit.record(current_user, f"server.power.{action}", "server", server.id, after={"job_id": requested.job_id})
     db.session.commit()
     return action_result(f"{action.capitalize()} of VM {server_id} is queued.", None, back)
 

@@ -1,7 +1,11 @@
 """The internal mail relay (legacy port 7003): POST /send_mail with the shared password.
 
 Answers {"status": ...}: "sended", "err_missing_fields", "err Unrecognized", "error".
+Served only on the relay listener (MAIL_RELAY_BIND) to MAIL_RELAY_ALLOWED_NETWORKS; anywhere else
+it is 404 {"status": "err_not_found"}, as if it did not exist.
 """
+from flask import request
+
 from oxnack_admin.services.mail import mail_relay
 from ..classic import ClassicBlueprint, ClassicError, bare_status, json_object, rate_limited, text
 
@@ -20,6 +24,25 @@ def recipient() -> str | None:
     """Per-"account" limit of the relay: the recipient, so one address cannot be flooded."""
     body = json_object()
     return f"to:{body['to_email'].strip().lower()[:254]}" if body and text(body.get("to_email")) else None
+
+
+@bp.before_request
+def only_for_internal_callers() -> None:
+    # Before the rate limit and the body: an outsider learns nothing, not even that it exists.
+    if not mail_relay.is_internal_caller(request.remote_addr, _local_port()):
+        raise ClassicError(404, "err_not_found")
+
+
+def _local_port() -> int | None:
+    """The port of the listener this request came in on (not the Host header, which the client writes)."""
+    sock = request.environ.get("gunicorn.socket")
+    if sock is not None:
+        try:
+            return sock.getsockname()[1]
+        except (OSError, IndexError, TypeError):
+            pass
+    port = request.environ.get("SERVER_PORT", "")
+    return int(port) if port.isdigit() else None
 
 
 @bp.post("/send_mail")

@@ -73,7 +73,7 @@ def build() -> dict:
             "responses": {"200": {**_json(_ref("AuthMessage"), "Authentication successful"),
                                   "headers": {"Set-Cookie": {"schema": STRING, "description":
                                               "session_id=<token>; HttpOnly; SameSite=Strict; Max-Age=604800"}}},
-                          **_errors(AUTH_ERROR, {400: "Email and password required",
+                          **_errors(AUTH_ERROR, {400: "Email and password required / Invalid email format",
                                                  401: "User not found / Invalid password",
                                                  403: "Email not verified / Account blocked"}),
                           **auth_limits}}},
@@ -112,7 +112,7 @@ def build() -> dict:
         "/create_machine": {"post": {
             "summary": "Order a server: debit, claim a pool VM, queue provisioning", "tags": ["orders"],
             "security": SESSION,
-            "requestBody": _body(_obj(["core", "ram", "hdd", "os"], {
+            "requestBody": _body(_obj(["core", "ram", "hdd", "promo", "os"], {
                 **shape, "hdd": disk, "promo": STRING, "os": {"type": "string", "enum": list(config["OS_TEMPLATES"])},
                 "country": {"type": "string", "enum": list(config["COUNTRIES"])}}, closed=False)),
             "responses": {"201": _json(_obj(["status", "message"], {
@@ -134,13 +134,16 @@ def build() -> dict:
             "requestBody": _body(_obj(["server_id", "action"], {
                 "server_id": {"type": "integer", "minimum": 1, "maximum": 2 ** 31 - 1},
                 "action": {"type": "string", "enum": ["start", "stop", "restart"]}}, closed=False)),
-            "responses": {"202": _json(_obj(["status", "message", "job_id"], {
+            "responses": {"200": _json(_obj(["status", "message"], {
+                              "status": {"type": "string", "enum": ["success"]}, "message": STRING}),
+                              "Nothing to queue: a start while the server is being created (it will be running)"),
+                          "202": _json(_obj(["status", "message", "job_id"], {
                               "status": {"type": "string", "enum": ["success"]}, "message": STRING,
                               "job_id": STRING}), "Queued"),
                           **_errors(STATUS_ERROR, {400: "server_id and action required / unknown action",
                                                    401: "unlogin", 403: "server suspended",
                                                    404: "server not found (or not yours)",
-                                                   409: "another action is running / still being created",
+                                                   409: "another action is running / stop or restart while still being created",
                                                    413: "Body over MAX_CONTENT_LENGTH"})}}},
         "/create_invoice": {"post": {
             "summary": "Open a balance top-up at Platega; the payer goes to `redirect`", "tags": ["payments"],
@@ -195,15 +198,18 @@ def build() -> dict:
             "responses": {"200": _json({"type": "array", "items": _ref("MarketService")}, "Services"),
                           "500": _json(MARKET_ERROR, "err")}}},
         "/send_mail": {"post": {
-            "summary": "Internal mail relay (shared password)", "tags": ["mail relay"],
+            "summary": "Internal mail relay (shared password; only on MAIL_RELAY_BIND, to MAIL_RELAY_ALLOWED_NETWORKS)",
+            "tags": ["mail relay"],
             "requestBody": _body(_obj(["to_email", "email_subject", "email_body", "api_passwd"], {
                 "to_email": {"type": "string", "format": "email"}, "email_subject": STRING, "email_body": STRING,
                 "api_passwd": STRING}, closed=False)),
             "responses": {"200": _json(_obj(["status"], {"status": {"type": "string", "enum": ["sended"]}}),
                                        "Queued with a copy to the sender"),
                           **_errors(RELAY_STATUS, {400: "err_missing_fields / err_bad_fields",
-                                                   401: "err Unrecognized", 413: "err_too_large",
-                                                   429: "err_rate_limited", 500: "error"})}}},
+                                                   401: "err Unrecognized",
+                                                   404: "err_not_found (not an internal caller, or not its listener)",
+                                                   413: "err_too_large", 429: "err_rate_limited",
+                                                   500: "error"})}}},
     }
     from .proxies_spec import paths as proxy_paths
 
@@ -243,6 +249,7 @@ def _components() -> dict:
                 "id": {"type": "integer"}, "status": {"type": "string", "enum": ["on", "off", "suspended"]}, "os": STRING,
                 "cores": nullable_int, "ram": nullable_int, "hdd": nullable_int, "ssd": nullable_int,
                 "ips": {"type": "array", "items": STRING}, "ip": STRING, "country": STRING,
-                "date_start": STRING, "date_stop": STRING}),
+                "date_start": {"type": "string", "format": "date", "nullable": True},
+                "date_stop": {"type": "string", "format": "date", "nullable": True}}),
         },
     }

@@ -89,8 +89,10 @@ def control_server():
     server = customer_servers.owned_server(customer, server_id)
     if server is None:
         raise ClassicError(404, "server not found")
-    job_id = power.request_power_action(server, action, requested_by=f"customer:{customer.id}")
-    return {"status": "success", "message": f"{action} requested", "job_id": job_id}, 202
+    requested = power.request_power_action(server, action, requested_by=f"customer:{customer.id}")
+    if requested.job_id is None:  # nothing to queue (a start while the server is being created)
+        return {"status": "success", "message": requested.message}, 200
+    return {"status": "success", "message": requested.message, "job_id": requested.job_id}, 202
 
 
 @bp.post("/renew_server")

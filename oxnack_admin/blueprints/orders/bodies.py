@@ -16,7 +16,8 @@ MAX_SERVER_ID = 2 ** 31 - 1  # servers.id is a PostgreSQL integer
 
 def order_from(body: dict | None) -> Order:
     """An Order from /create_machine's body; 422 when fields are missing, 400 when they are wrong."""
-    if body is None or any(body.get(name) is None for name in ("core", "ram", "hdd", "os")):
+    # The contract names promo among the required fields; the site always sends "NOT" for none.
+    if body is None or any(body.get(name) is None for name in ("core", "ram", "hdd", "promo", "os")):
         raise ClassicError(422, ORDER_FIELDS_MISSING)
     shape = _shape(body["core"], body["ram"], body["hdd"], ORDER_OUT_OF_RANGE)
     if not isinstance(body["os"], str):

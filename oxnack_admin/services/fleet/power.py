@@ -1,5 +1,6 @@
 """Power actions on a customer's VM: asked for here, carried out by the `jobs.power` job."""
 import logging
+from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import select
@@ -15,6 +16,8 @@ from oxnack_admin.services.ops import queueing
 log = logging.getLogger(__name__)
 
 ACTIONS = ("start", "stop", "restart")
+JOB = "jobs.power.run_power_action"
+STILL_CREATING = "server is still being created; stop and restart work once it is running"
 
 
 class PowerActionError(Exception):
@@ -25,11 +28,20 @@ class PowerActionError(Exception):
         self.message, self.status = message, status
 
 
-def request_power_action(server: Server, action: str, requested_by: str = "customer") -> str:
-    """Take the VM's lock for this action and queue the job; returns the job id.
+@dataclass(frozen=True)
+class PowerRequest:
+    """What a power request led to: a queued job, or nothing to do (`job_id` None) and why."""
+
+    job_id: str | None
+    message: str
+
+
+def request_power_action(server: Server, action: str, requested_by: str = "customer") -> PowerRequest:
+    """Take the VM's lock for this action and queue the job.
 
     The lock is taken here, not in the job, so a second click gets 409 at once instead of
-    queueing behind the first. The job releases it when it ends.
+    queueing behind the first. The job releases it when it ends. A `start` while the server is
+    being created needs no job: provisioning ends by starting the VM.
     """
     if action not in ACTIONS:
         raise PowerActionError(f"unknown action; use one of: {', '.join(ACTIONS)}", 400)
@@ -38,24 +50,44 @@ def request_power_action(server: Server, action: str, requested_by: str = "custo
     unfinished = db.session.scalar(select(ProvisioningRun.id).where(
         ProvisioningRun.server_id == server.id, ProvisioningRun.state.in_([RunState.PENDING, RunState.RUNNING])))
     if unfinished:
-        raise PowerActionError("server is still being created", 409)
+        if action == "start":
+            return PowerRequest(None, "server will be running when created")
+        raise PowerActionError(STILL_CREATING, 409)
     token = vm_locks.acquire(server.id, f"power:{action}")
     if token is None:
         raise PowerActionError("another action is running on this server", 409)
-    job = queueing.enqueue(queueing.DEFAULT, "jobs.power.run_power_action", server.id, action, token,
-                           requested_by, job_timeout=vm_locks.DEFAULT_TTL_SECONDS)
-    return job.id
+    # The owner goes with the job: a retry, or a job that runs late, must not act for a new owner.
+    job = queueing.enqueue(queueing.DEFAULT, JOB, server.id, action, token, requested_by, server.username,
+                           job_timeout=vm_locks.DEFAULT_TTL_SECONDS)
+    return PowerRequest(job.id, f"{action} requested")
 
 
-def carry_out_power_action(server_id: int, action: str, requested_by: str) -> str:
+def retry_power_action(server_id: int, action: str, _old_token: str, requested_by: str,
+                       owner: str | None = None) -> PowerRequest:
+    """Queue a failed power job again (arguments as the job had them) under a fresh VM lock.
+
+    The old lock token is never reused (it may now belong to another operation), and the
+    server must still belong to the owner the job was asked for.
+    """
+    server = db.session.get(Server, server_id)
+    if server is None or owner is None or not server.busy or server.username != owner:
+        raise PowerActionError(f"server {server_id} no longer belongs to the owner this job was for; not retried",
+                               409)
+    return request_power_action(server, action, requested_by=requested_by)
+
+
+def carry_out_power_action(server_id: int, action: str, requested_by: str, owner: str | None = None) -> str:
     """Do the action on Proxmox and record the state read back from it; returns that status.
 
     `stop` asks the guest to shut down within PROXMOX_SHUTDOWN_TIMEOUT, then powers it off hard.
     The status is read back even when the action failed, so the row never shows a wish.
+    A job asked for by one owner does nothing once the server belongs to someone else.
     """
     server = db.session.get(Server, server_id)
     if server is None:
         raise LookupError(f"no server {server_id}")
+    if owner is not None and server.username != owner:
+        raise LookupError(f"server {server_id} changed owner since the {action} was asked for")
     if action in ("start", "restart") and server.lifecycle_state == LifecycleState.SUSPENDED:
         log.info("server %s is suspended: %s queued before the suspension is dropped", server_id, action)
         return server.status

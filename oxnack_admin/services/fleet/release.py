@@ -8,12 +8,17 @@ from oxnack_admin.models import ProvisioningRun, Server
 from oxnack_admin.models.enums import RunState
 from oxnack_admin.services.staff import audit
 from oxnack_admin.services.fleet import hypervisor, vm_locks
+from oxnack_admin.services.fleet.network_lock import pfsense_changes
 
 log = logging.getLogger(__name__)
 
 
 class ReleaseRefused(Exception):
     """The server cannot be released now; the message says why (for the console)."""
+
+
+class ReleaseFailed(Exception):
+    """Proxmox or pfSense failed during the release; nothing changed in the database, try again."""
 
 
 def network_descr(server_id: int) -> str:
@@ -74,10 +79,11 @@ def remove_network(server: Server) -> None:
     if not refs and not mac:
         return  # never reached the firewall
     pfsense = hypervisor.pfsense_client()
-    if mac:
-        pfsense.delete_static_mapping(mac=mac)
-    pfsense.delete_one_to_one_nat(descr=(refs.get("one_to_one_nat") or {}).get("descr", descr))
-    pfsense.delete_rule(descr=(refs.get("wan_pass_rule") or {}).get("descr", descr))
-    pfsense.apply_dhcp()
-    pfsense.apply_firewall()
+    with pfsense_changes():  # each delete looks its id up first; no other change may shift ids meanwhile
+        if mac:
+            pfsense.delete_static_mapping(mac=mac)
+        pfsense.delete_one_to_one_nat(descr=(refs.get("one_to_one_nat") or {}).get("descr", descr))
+        pfsense.delete_rule(descr=(refs.get("wan_pass_rule") or {}).get("descr", descr))
+        pfsense.apply_dhcp()
+        pfsense.apply_firewall()
     log.info("pfsense entries of server %s removed", server.id)

@@ -27,6 +27,10 @@ from oxnack_admin.services.ops.retryable import describe, is_transient
 log = logging.getLogger(__name__)
 
 JOB = "jobs.mail.send_message"
+# Lines of a template that carry a secret, by template: blanked in the stored body once the
+# message is sent or given up on, so the secret does not outlive its delivery.
+SECRET_LINES = {"server_ready": "Пароль root: ", "registration_code": "Ваш код подтверждения регистрации в Oxnack: "}
+REDACTED = "[removed after delivery]"
 
 
 class MailDeliveryError(Exception):
@@ -39,6 +43,19 @@ class MailDeliveryError(Exception):
 
 class MailRetryRefused(Exception):
     """The message cannot be queued again (already sent, or unknown)."""
+
+
+def redact_secrets(message: MailMessage) -> None:
+    """Blank the secret lines of a message's stored body (the caller commits)."""
+    prefix = SECRET_LINES.get(message.kind)
+    if prefix and message.body and prefix in message.body:
+        message.body = "\n".join(prefix + REDACTED if line.startswith(prefix) else line
+                                 for line in message.body.split("\n"))
+
+
+def is_redacted(message: MailMessage) -> bool:
+    prefix = SECRET_LINES.get(message.kind)
+    return bool(prefix) and f"{prefix}{REDACTED}" in (message.body or "")
 
 
 def render_mail(kind: str, **context) -> tuple[str, str]:
@@ -91,11 +108,13 @@ def deliver(message_id: int, *, job_id: str | None = None, last_attempt: bool = 
         message.attempts, message.last_error = attempts, describe(exc)
         if last_attempt or not is_transient(exc):
             message.state = MailState.FAILED
+            redact_secrets(message)
         db.session.commit()
         log.warning("mail %s to %s not sent (attempt %s): %s", message_id, message.to_email, attempts,
                     message.last_error)
         raise
     message.state, message.sent_at, message.last_error = MailState.SENT, _now(), None
+    redact_secrets(message)
     db.session.commit()
     return message
 
@@ -108,6 +127,9 @@ def retry_message(message_id: int) -> MailMessage:
         raise MailRetryRefused(f"no message {message_id}")
     if message.state == MailState.SENT:
         raise MailRetryRefused(f"message {message_id} was sent already")
+    if is_redacted(message):
+        raise MailRetryRefused(f"message {message_id} held a secret that was removed after its last attempt; "
+                               "it cannot be sent again")
     message.state = MailState.QUEUED
     queueing.enqueue_after_commit(queueing.MAIL, JOB, message.id, retry=retry_policy())
     return message
@@ -141,9 +163,9 @@ def _send(message: MailMessage) -> None:
     config = current_app.config
     email = _compose(message, config["MAIL_SENDER"])
     if not config.get("SMTP_HOST"):
-        # Demo mode (no SMTP server configured): the log is the outbox.
-        log.info("mail %s (SMTP_HOST is empty, not sent)\nFrom: %s\nTo: %s\nSubject: %s\n\n%s", message.id,
-                 email["From"], message.to_email, message.subject, message.body)
+        # Demo mode (no SMTP server configured). Never the body: it may hold a password or a code.
+        log.info("mail %s (%s) to %s would be sent now; SMTP_HOST is empty, so it is not", message.id,
+                 message.kind, message.to_email)
         return
     try:
         smtp = smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=config["SMTP_TIMEOUT"])

@@ -1,5 +1,6 @@
 """The internal mail relay (legacy port 7003): callers with the shared password send plain text mail."""
 import hmac
+import ipaddress
 
 from flask import current_app
 
@@ -33,3 +34,25 @@ def relay(to_email: str, subject: str, body: str) -> None:
     mail.queue_mail(current_app.config["MAIL_SENDER"], f"[COPY] (sended to: {to_email}) {subject}", body,
                     "relay_copy")
     db.session.commit()
+
+
+def is_internal_caller(client_address: str | None, local_port: int | None) -> bool:
+    """Whether a relay request came where internal callers reach it: MAIL_RELAY_BIND's port, an allowed network.
+
+    The legacy relay was its own service on port 7003, never on the public ports; an open
+    sender guarded by one shared password is a spam cannon, so both checks must pass.
+    """
+    config = current_app.config
+    bind = (config.get("MAIL_RELAY_BIND") or "").strip()
+    if bind:
+        port = bind.rpartition(":")[2]
+        if not port.isdigit() or local_port != int(port):
+            return False
+    try:
+        address = ipaddress.ip_address((client_address or "").strip("[]"))
+    except ValueError:
+        return False
+    if address.version == 6 and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return any(address in ipaddress.ip_network(network, strict=False)
+               for network in config.get("MAIL_RELAY_ALLOWED_NETWORKS") or [])

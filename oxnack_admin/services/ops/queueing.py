@@ -3,6 +3,8 @@
 A job enqueued before its rows are committed could run against nothing (or against an
 order that then rolled back), so services ask for `enqueue_after_commit` instead.
 """
+import logging
+
 from flask import current_app
 from rq import Queue, Retry
 from sqlalchemy import event
@@ -16,6 +18,8 @@ DEFAULT = "default"
 QUEUE_NAMES = (PROVISIONING, MAIL, DEFAULT)
 
 _PENDING_KEY = "oxnack_pending_jobs"
+
+log = logging.getLogger(__name__)
 
 
 def get_queue(name: str) -> Queue:
@@ -38,7 +42,13 @@ def enqueue_after_commit(queue_name: str, func_path: str, *args, **options) -> N
 @event.listens_for(Session, "after_commit")
 def _flush_pending_jobs(session: Session) -> None:
     for queue_name, func_path, args, options in session.info.pop(_PENDING_KEY, []):
-        enqueue(queue_name, func_path, *args, **options)
+        try:
+            enqueue(queue_name, func_path, *args, **options)
+        except Exception as error:  # noqa: BLE001  Redis down, a timeout, a refused connection...
+            # The rows are committed (the money moved): failing now would answer 500 for a done deed.
+            # Every job queued this way has a sweep that finds its rows and queues it again.
+            log.error("could not queue %s%r on %s after the commit (%s: %s); the sweep will queue it",
+                      func_path, args, queue_name, type(error).__name__, error)
 
 
 @event.listens_for(Session, "after_rollback")

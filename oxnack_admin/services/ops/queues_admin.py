@@ -9,11 +9,16 @@ from sqlalchemy import select
 from oxnack_admin.extensions import db, redis_client
 from oxnack_admin.models import MailMessage
 from oxnack_admin.models.enums import MailState
+from oxnack_admin.services.fleet import power
 from oxnack_admin.services.ops import queueing
 
 
 class JobNotFound(LookupError):
     """No failed job with that id in that queue."""
+
+
+class JobRetryRefused(Exception):
+    """The failed job must not run again as it is (the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -57,9 +62,22 @@ def failed_jobs(limit_per_queue: int = 50) -> list[FailedJob]:
     return sorted(found, key=lambda j: j.failed_at.timestamp() if j.failed_at else 0, reverse=True)
 
 
-def retry_job(queue_name: str, job_id: str) -> Job:
-    """Put a failed job back on its queue."""
-    return _failed_job(queue_name, job_id).requeue()
+def retry_job(queue_name: str, job_id: str) -> str:
+    """Put a failed job back on its queue; returns the id of the job that will run.
+
+    A power job is not replayed: its VM-lock token is stale (the lock may now be another
+    operation's), so it is asked for again under a fresh lock, for the same owner only.
+    """
+    job = _failed_job(queue_name, job_id)
+    if job.func_name == power.JOB:
+        try:
+            requested = power.retry_power_action(*job.args, **job.kwargs)
+        except power.PowerActionError as error:
+            raise JobRetryRefused(error.message) from error
+        job.delete()  # replaced by the fresh job
+        return requested.job_id or job_id
+    job.requeue()
+    return job.id
 
 
 def delete_job(queue_name: str, job_id: str) -> None:

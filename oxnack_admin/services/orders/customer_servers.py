@@ -1,5 +1,6 @@
 """A customer's servers as the legacy "my services" page reads them."""
-from datetime import datetime, timezone
+import re
+from datetime import date, datetime, timezone
 
 from sqlalchemy import Row, select
 
@@ -50,9 +51,10 @@ def service_view(server: Server | Row, owner: Customer) -> dict:
         "ips": ips,
         "ip": ips[0] if ips else "",
         "country": server.country or catalogue.default_country() or "",
+        # ISO 8601 dates: the site does `new Date(value)`, which rejects or misreads dd.mm.yyyy.
         # Servers sold by the old system have no rental dates of their own; the owner's row had them.
-        "date_start": _legacy_date(server.rented_at) or owner.date_start or "",
-        "date_stop": _legacy_date(server.paid_until) or owner.date_stop or "",
+        "date_start": _iso_day(server.rented_at) or iso_date(owner.date_start),
+        "date_stop": _iso_day(server.paid_until) or iso_date(owner.date_stop),
     }
 
 
@@ -63,5 +65,26 @@ def _status(server: Server | Row) -> str:
     return ServerStatus.ON.value if server.status == ServerStatus.ON else ServerStatus.OFF.value
 
 
-def _legacy_date(moment: datetime | None) -> str | None:
-    return moment.astimezone(timezone.utc).strftime("%d.%m.%Y") if moment else None
+
+_LEGACY_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+def iso_date(legacy: str | None) -> str | None:
+    """A legacy `dd.mm.yyyy` text (or one already ISO) as "yyyy-mm-dd"; None when missing or unreadable."""
+    text = (legacy or "").strip()
+    day = month = year = None
+    if match := _LEGACY_DATE.fullmatch(text):
+        day, month, year = (int(part) for part in match.groups())
+    elif match := _ISO_DATE.fullmatch(text):
+        year, month, day = (int(part) for part in match.groups())
+    if year is None:
+        return None
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:  # 31.02.2025 and the like
+        return None
+
+
+def _iso_day(moment: datetime | None) -> str | None:
+    return moment.astimezone(timezone.utc).date().isoformat() if moment else None

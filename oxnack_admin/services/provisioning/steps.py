@@ -16,7 +16,9 @@ from oxnack_admin.clients.proxmox import ProxmoxClient
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProvisioningRun, Server, User
 from oxnack_admin.models.enums import ProvisioningStepName, ServerStatus
+from oxnack_admin.services import sealed
 from oxnack_admin.services.fleet import hypervisor
+from oxnack_admin.services.fleet.network_lock import pfsense_changes
 from oxnack_admin.services.mail import mail
 from oxnack_admin.services.fleet.release import network_descr
 
@@ -112,7 +114,8 @@ def configure_vm(ctx: StepContext) -> dict:
                           net0=f"virtio={mac},bridge={bridge}", ciuser="root", cipassword=password,
                           ipconfig0="ip=dhcp")
     server = ctx.server
-    server.mac, server.name, server.passwd = mac, name, password
+    # Kept only until the owner's mail is queued, and sealed meanwhile: never plaintext in the database.
+    server.mac, server.name, server.passwd = mac, name, sealed.seal(password)
     server.cores, server.ram, server.hdd = facts.cores, facts.ram, facts.hdd
     return {"name": name, "mac": mac, "cores": facts.cores, "memory_mb": facts.ram * 1024, "bridge": bridge}
 
@@ -146,7 +149,12 @@ def configure_network(ctx: StepContext) -> dict:
                                     f"(has {lan_ip!r}, {wan_ip!r}, {mac!r})")
     descr = network_descr(facts.vmid)
     refs = dict(facts.network_refs or {})
+    with pfsense_changes():  # a concurrent release's deletes must not shift ids between create and apply
+        return _create_network_objects(ctx, pfsense, facts, descr, refs, lan_ip, wan_ip, mac)
 
+
+def _create_network_objects(ctx: StepContext, pfsense, facts: Facts, descr: str, refs: dict, lan_ip: str,
+                            wan_ip: str, mac: str) -> dict:
     found = pfsense.find_static_mapping_by_mac(mac)
     mapping_id = found["id"] if found else pfsense.add_static_mapping(mac, lan_ip, facts.name or f"vm{facts.vmid}",
                                                                       descr)
@@ -189,10 +197,17 @@ def notify_owner(ctx: StepContext) -> dict:
     """Queue the 'server ready' mail; it commits with this step, so it is queued exactly once."""
     facts = ctx.facts
     if not facts.mail:
+        ctx.server.passwd = None
         return {"skipped": "the owner has no e-mail address"}
+    password = sealed.unseal(facts.passwd)
+    if password is None:
+        raise ProvisioningDataError(f"the root password of VM {facts.vmid} cannot be unsealed "
+                                    "(SECRET_KEY changed since it was set?)")
     message = mail.queue_templated_mail(facts.mail, "server_ready", server_id=facts.vmid, cores=facts.cores,
                                         ram=facts.ram, hdd=facts.hdd, os=facts.os, ip=facts.wan_ip,
-                                        password=facts.passwd)
+                                        password=password)
+    # The mail holds it now (until delivered: see mail.SECRET_LINES); the server row forgets it.
+    ctx.server.passwd = None
     return {"message_id": message.id, "to": facts.mail}
 
 

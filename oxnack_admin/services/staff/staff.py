@@ -46,6 +46,8 @@ def authenticate(email: str, password: str) -> Staff | None:
 
 
 def change_password(staff: Staff, new_password: str) -> None:
+    """A new password ends every console session of the member (the caller re-signs in its own)."""
     if len(new_password) < MIN_STAFF_PASSWORD:
         raise StaffError(f"the password needs at least {MIN_STAFF_PASSWORD} characters")
     staff.password_hash = hash_password(new_password)
+    staff.end_all_sessions()

@@ -41,6 +41,8 @@ def set_active(staff: Staff, active: bool, actor) -> None:
         raise StaffError(f"{staff.email} is already " + ("active." if active else "deactivated."))
     before = _snapshot(staff)
     staff.active = active
+    if not active:
+        staff.end_all_sessions()  # reactivation must not revive an old (possibly stolen) cookie
     audit.record(actor, "staff.activate" if active else "staff.deactivate", "staff", staff.id,
                  before=before, after=_snapshot(staff))
 
