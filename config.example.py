@@ -105,6 +105,7 @@ SWEEP_INTERVAL_SECONDS = 300  # how often the scheduler runs the sweep
 EXPIRY_WARNING_DAYS = 3  # e-mail owners this many days before paid_until (once per period)
 EXPIRY_WARNING_CRON = "0 9 * * *"  # when the scheduler looks for expiring servers (UTC)
 WORKER_QUEUES = ["mail", "default", "provisioning"]  # `flask worker` without arguments: mail first, never behind VM work
+WORKER_MAINTENANCE_INTERVAL = 60  # seconds between a worker's registry clean-ups; also how soon it takes over retries from a dead worker (RQ's default: 600)
 
 # --- Payments (Platega) -----------------------------------------------------------
 PLATEGA_URL = "https://app.platega.io"  # gateway base URL

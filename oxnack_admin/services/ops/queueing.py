@@ -3,7 +3,11 @@
 A job enqueued before its rows are committed could run against nothing (or against an
 order that then rolled back), so services ask for `enqueue_after_commit` instead.
 """
+import logging
+import time
+
 from flask import current_app
+from redis.exceptions import RedisError
 from rq import Queue, Retry
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -16,6 +20,10 @@ DEFAULT = "default"
 QUEUE_NAMES = (PROVISIONING, MAIL, DEFAULT)
 
 _PENDING_KEY = "oxnack_pending_jobs"
+# Seconds between tries to queue a committed job while Redis restarts (about 6 s in all).
+COMMITTED_JOB_RETRY_PAUSES = (0.2, 0.4, 0.8, 1.6, 3.0)
+
+log = logging.getLogger(__name__)
 
 
 def get_queue(name: str) -> Queue:
@@ -38,7 +46,26 @@ def enqueue_after_commit(queue_name: str, func_path: str, *args, **options) -> N
 @event.listens_for(Session, "after_commit")
 def _flush_pending_jobs(session: Session) -> None:
     for queue_name, func_path, args, options in session.info.pop(_PENDING_KEY, []):
-        enqueue(queue_name, func_path, *args, **options)
+        _enqueue_committed(queue_name, func_path, args, options)
+
+
+def _enqueue_committed(queue_name: str, func_path: str, args, options) -> None:
+    """Enqueue for rows already committed: ride out a Redis restart, never fail the request after it.
+
+    Raising here would answer 5xx for an order that is already paid and recorded (the customer
+    would order again); a job still not queued after the retries is left to the sweep, which
+    resumes every unfinished run and queued mail.
+    """
+    for pause in (*COMMITTED_JOB_RETRY_PAUSES, None):
+        try:
+            enqueue(queue_name, func_path, *args, **options)
+            return
+        except RedisError as exc:
+            if pause is None:
+                log.error("could not queue %s%s on %s (Redis: %s); the sweep will queue it again",
+                          func_path, args, queue_name, exc.__class__.__name__)
+                return
+            time.sleep(pause)
 
 
 @event.listens_for(Session, "after_rollback")
