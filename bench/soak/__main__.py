@@ -71,6 +71,7 @@ def soak(rig: Rig, options) -> int:
              ", ".join(f"{k} {'on' if v else 'off (skipped: feature absent)'}" for k, v in features.items()))
     load = Load(options.seed, rig.app_urls, options.customers, features, rig.hooks,
                 time.monotonic() + options.duration)
+    load.max_servers = 2 if options.short else 3  # the short run's backlog must settle in its drain
     rig.load = load
     injector = Injector(rig, options.seed, options.duration, options.short)
     load.start()
@@ -79,9 +80,11 @@ def soak(rig: Rig, options) -> int:
     load.join(grace=60)
     injector.join(timeout=120)
     duration = load.metrics.now()
-    drained = settle(rig, 45 if options.short else 120)
+    drained = settle(rig, 35 if options.short else 120)
     injector.wait_recoveries(timeout=5)
     log.info("load done after %.1f s; backlog %s", duration, "settled" if drained else "NOT settled")
+    if not drained:
+        diagnose(rig)
 
     windows = [f.window for f in injector.faults if f.kind in OUTAGE_KINDS]
     samples = list(load.metrics.samples)
@@ -119,6 +122,23 @@ def settle(rig: Rig, timeout: float) -> bool:
     return False
 
 
+def diagnose(rig: Rig) -> None:
+    """What the workers and queues are doing when the backlog did not settle (into the log)."""
+    from rq import Queue, Worker
+
+    connection = rig.redis_client()
+    for worker in Worker.all(connection=connection):
+        log.info("worker %s: state %s, job %s, heartbeat %s", worker.name, worker.get_state(),
+                 worker.get_current_job_id(), worker.last_heartbeat)
+    for name in checks.QUEUES:
+        queue = Queue(name, connection=connection)
+        log.info("queue %s: %d queued, %d started, %d scheduled", name, queue.count,
+                 queue.started_job_registry.count, queue.scheduled_job_registry.count)
+    for row in checks.rows(rig.database_url, """SELECT r.id, r.state, r.job_id, r.updated_at, left(r.error, 100)
+                                               FROM provisioning_runs r WHERE r.state IN ('pending', 'running')"""):
+        log.info("unsettled run %s", row)
+
+
 def invariants(rig: Rig, load: Load, samples, windows) -> list:
     db = rig.database_url
     owned, proxy_orders = checks.customers_view(rig.app_urls[0], load.ledger.customers,
@@ -134,7 +154,7 @@ def invariants(rig: Rig, load: Load, samples, windows) -> list:
         checks.orders_settled(db),
         checks.proxies_once(proxy_orders, bool(rig.features.get("proxies"))),
         checks.mail_delivered(db, rig.sink),
-        checks.jobs_accounted(rig.redis_url),
+        checks.jobs_accounted(rig.redis_url, rig.settled()),
         checks.Result("no 5xx outside the injected outage windows", not outside,
                       f"{len(outside)} outside; first: {[(round(s.at, 1), s.endpoint, s.status) for s in outside[:4]]}"),
         checks.Result("every host stayed up unless killed", not exits, "; ".join(exits) or "none died by itself"),

@@ -163,7 +163,7 @@ class Customer:
             self.servers = self.body(answer).get("services") or []
 
     def order(self) -> None:
-        if len(self.servers) >= 3:
+        if len(self.servers) >= self.load.max_servers:
             return self.read()
         answer = self.call("POST", "/create_machine", {
             "core": self.rng.randint(1, 2), "ram": self.rng.randint(1, 2), "hdd": self.rng.randint(15, 20),
@@ -242,6 +242,7 @@ class Load:
     def __init__(self, seed: int, app_urls: list[str], customers: int, features: dict, hooks, stop_at: float):
         self.seed, self.app_urls, self.count, self.features, self.hooks = seed, app_urls, customers, features, hooks
         self.stop_at = stop_at
+        self.max_servers = 3
         self.metrics = Metrics()
         self.ledger = Ledger()
         self.crashes = 0
