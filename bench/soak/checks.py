@@ -105,7 +105,7 @@ def proxies_once(orders: dict, enabled: bool) -> Result:
     live = Counter()
     for items in orders.values():
         for order in items:
-            if not (order.get("refunded") or order.get("status") in ("refunded", "REFUNDED")):
+            if str(order.get("state") or order.get("status") or "").lower() not in ("refunded", "failed"):
                 live[order.get("proxy_id")] += 1
     twice = [pid for pid, n in live.items() if n > 1]
     return Result(name, not twice, f"{sum(live.values())} live orders; sold twice {twice[:5]}")
