@@ -16,6 +16,7 @@ import requests
 log = logging.getLogger("soak")
 REQUEST_TIMEOUT = 20
 OSES = ("ubuntu", "debian")
+POWER_COOLDOWN = 4.0  # seconds between one customer's power actions
 
 
 @dataclass
@@ -64,6 +65,7 @@ class Customer:
         self.token: str | None = None
         self.servers: list[dict] = []
         self.proxy_orders: list[dict] = []
+        self.last_power = 0.0
 
     # --- plumbing --------------------------------------------------------------------------
 
@@ -176,6 +178,9 @@ class Customer:
     def power(self) -> None:
         if not self.servers:
             return self.refresh_servers()
+        if time.monotonic() - self.last_power < POWER_COOLDOWN:
+            return self.read()  # a person presses a power button now and then, not several times a second
+        self.last_power = time.monotonic()
         server = self.rng.choice(self.servers)
         self.call("POST", "/control_server", {"server_id": server["id"],
                                               "action": self.rng.choice(("start", "stop", "restart"))})

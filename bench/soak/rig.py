@@ -229,7 +229,9 @@ class Rig:
                 argv = [python, "-m", "gunicorn", "--workers", "2", "--threads", "4", "--timeout", "60",
                         "--graceful-timeout", "5", "-b", f"{self.network.address(name)}:{port}", "wsgi:app"]
             elif role == "worker":
-                argv = flask + ["worker"]
+                # One worker host in the default order, one that takes provisioning first (a subset
+                # order any worker host can be given): power actions never starve new orders.
+                argv = flask + (["worker"] if name == "worker1" else ["worker", "provisioning", "mail", "default"])
             else:
                 argv = flask + ["scheduler"]
             host = Host(name, role, argv, env, self.run_dir, self.network)
