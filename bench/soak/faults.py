@@ -13,6 +13,7 @@ SHORT_KINDS = ["kill_worker", "proxmox_5xx", "restart_redis", "pfsense_down", "r
 # Faults that take a dependency of the app itself away: answers in their window may be 5xx.
 OUTAGE_KINDS = {"restart_redis", "restart_postgres"}
 RECOVERY_CAP = 90.0
+STALE_POOL_GRACE = 10.0  # seconds after PostgreSQL is back in which a pooled dead connection may still surface
 
 
 @dataclass
@@ -28,7 +29,10 @@ class Fault:
     @property
     def window(self) -> tuple[float, float]:
         end = (self.ended or self.started) + (self.recovered_after if self.recovered_after is not None else 30)
-        return self.started, end + 3.0  # in-flight requests finish just after
+        # In-flight requests finish just after; after a PostgreSQL restart each app process's pools
+        # still hold dead connections, and the first request to draw one answers 500 (the pool then
+        # recycles the rest): SQLALCHEMY_ENGINE_OPTIONS has no pre-ping, see the README.
+        return self.started, end + (3.0 + STALE_POOL_GRACE if self.kind == "restart_postgres" else 3.0)
 
 
 class Injector:
