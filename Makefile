@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test test-deps bench chromium clean-instance
+.PHONY: run test test-deps bench soak chromium clean-instance
 
 run: $(VENV)/.runtime
 	$(PY) scripts/devstack.py
@@ -31,6 +31,11 @@ chromium:
 
 bench: $(VENV)/.test
 	$(PY) bench/classic_endpoints.py
+
+# Several app and worker hosts under load and faults, then the invariants (bench/soak/).
+# Options: make soak SOAK_ARGS="--duration 300 --seed 7" (or --short for about 30 s).
+soak: $(VENV)/.test
+	$(PY) -m bench.soak $(SOAK_ARGS)
 
 clean-instance:
 	rm -rf instance/postgres instance/redis

@@ -117,6 +117,7 @@ MAIL_RETRY_INTERVALS = [30, 120, 600, 1800]  # seconds before each retry while S
 MAIL_STUCK_MINUTES = 60  # a queued message with no live job this long is queued again by the sweep
 SWEEP_INTERVAL_SECONDS = 300  # how often the scheduler runs the sweep
 WORKER_QUEUES = ["mail", "default", "provisioning"]  # `flask worker` without arguments: mail first, never behind VM work
+WORKER_MAINTENANCE_INTERVAL = 60  # seconds between a worker's registry clean-ups; also how soon it takes over retries from a dead worker (RQ's default: 600)
 
 # --- Payments (Platega) -----------------------------------------------------------
 PAYMENT_GATEWAY = "platega"  # "platega", or "simulator" (make run's loopback Platega; the console says so)

@@ -6,6 +6,8 @@ app context around each job and drops the session afterwards, so no job builds a
 import logging
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 from flask import Flask
 from rq import Queue, SimpleWorker, Worker
 from rq.cron import CronScheduler
@@ -45,9 +47,15 @@ class AppSimpleWorker(_InAppContext, SimpleWorker):
     """Runs jobs in the worker process itself (no fork): for debugging."""
 
 
+# A Redis restart takes a few seconds; RQ's own loop only survives one while it waits for work,
+# so every command (heartbeats, job status while a horse runs) rides it out with backoff instead.
+REDIS_RETRY = Retry(ExponentialBackoff(cap=2.0, base=0.1), retries=20)
+
+
 def redis_connection(app: Flask) -> redis.Redis:
     """A connection of the worker's own: RQ widens its socket timeout for blocking pops."""
-    return redis.Redis.from_url(app.config["REDIS_URL"])
+    return redis.Redis.from_url(app.config["REDIS_URL"], retry=REDIS_RETRY,
+                                retry_on_error=[redis.exceptions.ConnectionError])
 
 
 def build_worker(app: Flask, queue_names=None, worker_class: type[Worker] = AppWorker, **options) -> Worker:
@@ -57,6 +65,9 @@ def build_worker(app: Flask, queue_names=None, worker_class: type[Worker] = AppW
     if unknown:
         raise ValueError(f"unknown queues {sorted(unknown)}; use {', '.join(queueing.QUEUE_NAMES)}")
     connection = redis_connection(app)
+    # The retry scheduler runs inside one worker; when that worker dies, another takes it over only
+    # at its next maintenance, so a short interval keeps retries from stalling for ten minutes.
+    options.setdefault("maintenance_interval", int(app.config.get("WORKER_MAINTENANCE_INTERVAL", 600)))
     worker = worker_class([Queue(name, connection=connection) for name in names], connection=connection, **options)
     worker.app = app
     return worker

@@ -138,7 +138,13 @@ class ProxmoxClient:
     def start(self, vmid: int) -> None:
         """Start the VM unless it already runs."""
         if self.current_status(vmid) != "running":
-            self._power(vmid, "start")
+            try:
+                self._power(vmid, "start")
+            except RemoteError as exc:
+                # An earlier start (whose answer a retry never saw) ended between our read and this
+                # call: PVE refuses with "already running", which is what was asked for.
+                if "already running" not in str(exc) or self.current_status(vmid) != "running":
+                    raise
 
     def shutdown(self, vmid: int, timeout: int = 60, force_stop: bool = False) -> None:
         """Ask the guest to power off within `timeout` s (then hard-stop it if `force_stop`)."""

@@ -109,6 +109,12 @@ class LoopbackSimulator(ABC):
         with self._lock:
             self._delays.append([re.compile(path_pattern), seconds])
 
+    def clear_injections(self) -> None:
+        """Forget every pending fail_next() and delay_next() (a fault injector ending an outage)."""
+        with self._lock:
+            self._failures.clear()
+            self._delays.clear()
+
     def calls_to(self, method: str, path_pattern: str) -> list[Call]:
         """The logged calls with this method whose path matches the regex."""
         with self._lock:

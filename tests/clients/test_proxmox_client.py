@@ -295,3 +295,16 @@ def test_failed_start_task_is_permanent(sim, client):
     with pytest.raises(PermanentRemoteError, match="QEMU exited"):
         client.start(VMID)
     assert sim.vm(VMID).status == "stopped"
+
+
+def test_start_counts_a_vm_an_earlier_start_just_brought_up_as_started(sim, client):
+    """Found by the soak: a retried start step failed for good on PVE's "already running"."""
+    sim.task_polls_before_done, sim.task_seconds_before_done = 1000, 0.2
+    requests.post(f"{sim.url}/api2/json/nodes/pve/qemu/{VMID}/status/start", timeout=2,
+                  headers={"Authorization": f"PVEAPIToken={sim.token}"})  # the lost first attempt
+    time.sleep(0.3)  # its task is over; the node shows the VM running only once it is asked to act
+
+    client.start(VMID)
+
+    assert sim.vm(VMID).status == "running"
+    assert len(sim.calls_to("POST", rf"/qemu/{VMID}/status/start$")) == 2

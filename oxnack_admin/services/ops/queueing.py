@@ -4,8 +4,10 @@ A job enqueued before its rows are committed could run against nothing (or again
 order that then rolled back), so services ask for `enqueue_after_commit` instead.
 """
 import logging
+import time
 
 from flask import current_app
+from redis.exceptions import RedisError
 from rq import Queue, Retry
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -18,6 +20,8 @@ DEFAULT = "default"
 QUEUE_NAMES = (PROVISIONING, MAIL, DEFAULT)
 
 _PENDING_KEY = "oxnack_pending_jobs"
+# Seconds between tries to queue a committed job while Redis restarts (about 6 s in all).
+COMMITTED_JOB_RETRY_PAUSES = (0.2, 0.4, 0.8, 1.6, 3.0)
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +46,30 @@ def enqueue_after_commit(queue_name: str, func_path: str, *args, **options) -> N
 @event.listens_for(Session, "after_commit")
 def _flush_pending_jobs(session: Session) -> None:
     for queue_name, func_path, args, options in session.info.pop(_PENDING_KEY, []):
+        _enqueue_committed(queue_name, func_path, args, options)
+
+
+def _enqueue_committed(queue_name: str, func_path: str, args, options) -> None:
+    """Enqueue for rows already committed: ride out a Redis restart, never fail the request after it.
+
+    Raising here would answer 5xx for an order that is already paid and recorded (the customer
+    would order again); a job still not queued after the retries is left to the sweep, which
+    resumes every unfinished run, wipe and queued mail.
+    """
+    for pause in (*COMMITTED_JOB_RETRY_PAUSES, None):
         try:
             enqueue(queue_name, func_path, *args, **options)
-        except Exception as error:  # noqa: BLE001  Redis down, a timeout, a refused connection...
-            # The rows are committed (the money moved): failing now would answer 500 for a done deed.
-            # Every job queued this way has a sweep that finds its rows and queues it again.
+            return
+        except RedisError as exc:
+            if pause is None:
+                log.error("could not queue %s%s on %s (Redis: %s); the sweep will queue it again",
+                          func_path, args, queue_name, exc.__class__.__name__)
+                return
+            time.sleep(pause)
+        except Exception as error:  # noqa: BLE001  not Redis restarting: no point waiting
             log.error("could not queue %s%r on %s after the commit (%s: %s); the sweep will queue it",
                       func_path, args, queue_name, type(error).__name__, error)
+            return
 
 
 @event.listens_for(Session, "after_rollback")

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from flask import current_app
 from rq import Retry
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProvisioningRun, ProvisioningStep, Server, Transaction, User
@@ -140,6 +140,11 @@ def resume_stuck_runs(older_than_minutes: float | None = None) -> list[int]:
     for run_id in run_ids:
         log.warning("provisioning run %s looks stuck; queueing it again", run_id)
         queueing.enqueue(queueing.PROVISIONING, JOB, run_id, **_job_options())
+    if run_ids:
+        # Touched, so the next sweeps give the job queued now its time: behind a long queue every
+        # pass queued the same run again and the duplicates snowballed (found by the soak).
+        db.session.execute(update(ProvisioningRun).where(ProvisioningRun.id.in_(run_ids)).values(updated_at=_now()))
+        db.session.commit()
     return run_ids
 
 
