@@ -23,7 +23,7 @@ MAX_EXAMPLES = 25  # per operation and mode (valid and invalid input)
 CLASSIC_PATHS = {"/register", "/register/code", "/login", "/get_mail", "/get_balance", "/reset_cookie", "/countries",
                  "/osystems", "/parametrs", "/calc_price", "/create_machine", "/user_services", "/control_server",
                  "/renew_server", "/auto_renew", "/services", "/send_mail", "/create_invoice", "/platega/callback",
-                 "/api/external-proxy/list", "/api/external-proxy/purchase",
+                 "/debug/cache", "/api/external-proxy/list", "/api/external-proxy/purchase",
                  "/api/external-proxy/orders", "/api/external-proxy/refund", "/api/external-proxy/sync",
                  "/api/external-proxy/cleanup", "/api/external-proxy/stats"}
 
@@ -77,7 +77,7 @@ OPERATIONS = [("/register", "POST"), ("/register/code", "POST"), ("/login", "POS
               ("/parametrs", "GET"), ("/calc_price", "POST"), ("/create_machine", "POST"), ("/user_services", "GET"),
               ("/control_server", "POST"), ("/renew_server", "POST"), ("/auto_renew", "POST"), ("/services", "GET"),
               ("/send_mail", "POST"), ("/create_invoice", "POST"), ("/platega/callback", "POST"),
-              ("/api/external-proxy/list", "GET"), ("/api/external-proxy/purchase", "POST"),
+              ("/debug/cache", "GET"), ("/api/external-proxy/list", "GET"), ("/api/external-proxy/purchase", "POST"),
               ("/api/external-proxy/orders", "GET"), ("/api/external-proxy/refund", "POST"),
               ("/api/external-proxy/sync", "POST"), ("/api/external-proxy/cleanup", "POST"),
               ("/api/external-proxy/stats", "GET")]

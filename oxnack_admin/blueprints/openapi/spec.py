@@ -171,6 +171,17 @@ def build() -> dict:
                                        "A known invoice (repeats included)"),
                           **_errors(STATUS_ERROR, {400: "bad request", 401: "unauthorized",
                                                    404: "unknown invoice", 413: "Body over MAX_CONTENT_LENGTH"})}}},
+        "/debug/cache": {"get": {
+            "summary": "Top-up invoices still pending (staff token, admin+)", "tags": ["payments"],
+            "security": [{"staffToken": []}],
+            "responses": {"200": _json(_obj(["pending"], {"pending": {"type": "array", "items": _obj(
+                              ["transaction_id", "username", "amount", "created_at"], {
+                                  "transaction_id": {"type": "string", "nullable": True},
+                                  "username": {"type": "string", "nullable": True},
+                                  "amount": {"type": "number", "nullable": True},
+                                  "created_at": {"type": "string", "nullable": True}}, closed=False)}}), "Pending"),
+                          **_errors(STATUS_ERROR, {401: "unauthorized (no valid staff token)",
+                                                   403: "forbidden (role below admin)"})}}},
         "/renew_server": {"post": {
             "summary": "Renew an owned server now from the balance (RENTAL_DAYS more)", "tags": ["orders"],
             "security": SESSION,
