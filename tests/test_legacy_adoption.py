@@ -168,11 +168,11 @@ def test_every_console_page_and_classic_read_works_on_the_adopted_data(adopted):
     with app.app_context():
         staff = create_staff("owner@oxnack.test", "owner", "staff-password-1")
         db.session.commit()
-        staff_id = staff.id
+        staff_session_id = staff.get_id()  # "<id>.<session generation>"
         db.session.remove()
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"], session["_fresh"] = str(staff_id), True
+        session["_user_id"], session["_fresh"] = staff_session_id, True
     users = [r.id for r in query(app, "SELECT id FROM users")]
     servers = [r.id for r in query(app, "SELECT id FROM servers")]
     promos = [r.promo for r in query(app, "SELECT promo FROM promocodes")]

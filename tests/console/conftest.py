@@ -10,8 +10,8 @@ from itsdangerous import URLSafeTimedSerializer
 
 from oxnack_admin import create_app
 from oxnack_admin.extensions import db
-from oxnack_admin.models import MarketService, ProvisioningRun, ProvisioningStep
-from oxnack_admin.models.enums import PROVISIONING_STEPS, RunState
+from oxnack_admin.models import MarketService, ProvisioningRun, ProvisioningStep, ProxySyncRun
+from oxnack_admin.models.enums import PROVISIONING_STEPS, ProxySyncTrigger, RunState
 from oxnack_admin.services.staff import api_tokens
 from tests.conftest import make_test_config
 # The job tests' fixtures: loopback Proxmox and pfSense, pool VMs in both, a real burst RQ worker.
@@ -143,8 +143,10 @@ def shop(app):
     other_staff = make_staff("support", email="colleague@oxnack.test")
     token, _ = api_tokens.issue(other_staff, "walk token")
     invoice = make_invoice(customer, 250)
+    sync_run = ProxySyncRun(state=RunState.DONE, trigger=ProxySyncTrigger.CONSOLE, page_size=50)
+    db.session.add(sync_run)
     db.session.commit()
-    return {"user_id": customer.id, "server_id": sold.id, "free_server_id": free.id, "run_id": run.id,
+    return {"sync_run_id": sync_run.id, "user_id": customer.id, "server_id": sold.id, "free_server_id": free.id, "run_id": run.id,
             "promo": promo.promo, "service_id": service.id, "staff_id": other_staff.id,
             "token_id": token.id, "invoice_id": invoice.id, "queue_name": "default", "job_id": "no-such-job",
             "message_id": 999, "wipe_id": 999, "order_id": 999}

@@ -7,8 +7,8 @@ from sqlalchemy import select
 from oxnack_admin.extensions import db
 from oxnack_admin.models import AuditEvent, Server, ServerWipe, Transaction, User
 from oxnack_admin.models.enums import LifecycleState, RunState, TransactionType
-from tests.console.conftest import HTMX
-from tests.support.factories import make_server, make_user
+from tests.console.conftest import HTMX, sign_in
+from tests.support.factories import make_server, make_staff, make_user
 
 
 def rented(owner, vmid=701, days=3, **columns):
@@ -126,6 +126,9 @@ def test_lifecycle_actions_need_csrf(app_with, as_role):
     strict = app_with(WTF_CSRF_ENABLED=True)
     owner = make_user()
     rented(owner)
-    response = strict.test_client().post("/console/servers/701/suspend")
-    assert response.status_code in (400, 403)
+    client = strict.test_client()
+    client.send_csrf = False  # what a forged cross-site post would send
+    sign_in(client, make_staff("admin"))
+    response = client.post("/console/servers/701/suspend", headers={"HX-Request": "true"})
+    assert response.status_code == 400
     assert reloaded(701).lifecycle_state == LifecycleState.ACTIVE

@@ -60,10 +60,10 @@ def proxies_sync():
                          **_page_context(_inventory_params()))
 
 
-@bp.get("/proxies/sync/<int:run_id>")
+@bp.get("/proxies/sync/<int:sync_run_id>")
 @role_required(StaffRole.SUPPORT)
-def proxies_sync_run(run_id: int):
-    run = db.session.get(ProxySyncRun, run_id) or abort(404)
+def proxies_sync_run(sync_run_id: int):
+    run = db.session.get(ProxySyncRun, sync_run_id) or abort(404)
     return render("console/proxies/sync_run.html", "console/proxies/_sync_progress.html", run=run)
 
 
