@@ -1,14 +1,18 @@
-"""pfSense changes are serialized: two concurrent releases never delete a third customer's NAT, rule or mapping."""
+"""pfSense changes are serialized: two concurrent removals never delete a third customer's NAT, rule or mapping.
+
+A release (or a termination) takes the server from its owner and queues a wipe; the wipe's
+network step is `remove_network`, so two wipes running on two workers race exactly here.
+"""
 import threading
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import Server
-from oxnack_admin.services.fleet.release import release_server
+from oxnack_admin.services.fleet.release import remove_network
 from tests.jobs.support import place, wait_until
 from tests.support.factories import make_user
 
 
-def test_two_concurrent_releases_delete_only_their_own_objects(app, proxmox, pfsense, smtp, pool, work):
+def test_two_concurrent_network_removals_delete_only_their_own_objects(app, proxmox, pfsense, smtp, pool, work):
     pool(3)  # VMs 301, 302, 303: their NATs are objects 0, 1 and 2 on pfSense
     for n in range(3):
         place(make_user(f"tenant{n}@example.com", balance=500))
@@ -20,14 +24,13 @@ def test_two_concurrent_releases_delete_only_their_own_objects(app, proxmox, pfs
     def release(vmid):
         with app.app_context():
             try:
-                release_server(vmid, None)
-                db.session.commit()
+                remove_network(db.session.get(Server, vmid))
             except Exception as error:  # reported below, with the pfSense state
                 errors.append(f"{vmid}: {error!r}")
             finally:
                 db.session.remove()
 
-    # 302 looks up its NAT (id 1); its delete is held on the wire while 301's release runs. Without
+    # 302 looks up its NAT (id 1); its delete is held on the wire while 301's removal runs. Without
     # the lock, 301 deletes id 0, ids shift, and 302's "delete id 1" removes 303's NAT.
     pfsense.delay_next(r"/one_to_one/mapping$", 2.0)
     second = threading.Thread(target=release, args=(302,))
@@ -43,4 +46,3 @@ def test_two_concurrent_releases_delete_only_their_own_objects(app, proxmox, pfs
     assert [rule["descr"] for rule in pfsense.rules if rule["descr"].startswith("oxnack")] == ["oxnack vm 303"]
     db.session.expire_all()
     assert [m["mac"] for m in pfsense.static_mappings] == [db.session.get(Server, 303).mac]
-    assert db.session.get(Server, 301).is_free and db.session.get(Server, 302).is_free
