@@ -21,7 +21,7 @@ from .infra import MailSink, Postgres, Redis, free_port, wait_until
 log = logging.getLogger("soak")
 ROOT = Path(__file__).resolve().parents[2]
 HOSTS = [("app1", "app"), ("app2", "app"), ("worker1", "worker"), ("worker2", "worker"), ("sched", "scheduler")]
-POOL = [(1001, "ubuntu"), (2001, "debian")]  # first VMID per OS
+POOL = [(1001, "ubuntu", "198.51.100"), (2001, "debian", "203.0.113")]  # first VMID and public /24 per OS
 DATABASE = "oxnack_soak"
 OPENING_CREDIT = 600
 # Short timeouts and retries so an outage is survived, and a run settles, within the soak; the sweep
@@ -204,11 +204,11 @@ class Rig:
         self.pool_size = customers * 4  # both OSes; a customer holds up to three VMs
         with self.app.app_context():
             upgrade()
-            for first, os_name in POOL:
-                for offset in range(self.pool_size // 2 + 2):
+            for first, os_name, public_net in POOL:
+                for offset in range(self.pool_size // 2 + 2):  # addresses are unique per server in the database
                     vmid = first + offset
                     db.session.add(Server(id=vmid, os=os_name, ram=1, cores=1, hdd=15, status="off", busy=False,
-                                          ips=[f"198.51.100.{vmid % 250}"], lan_ip=f"192.168.{vmid // 250 % 250}.{vmid % 250}",
+                                          ips=[f"{public_net}.{offset + 1}"], lan_ip=f"192.168.{vmid // 250 % 250}.{vmid % 250}",
                                           country="russia"))
             db.session.commit()
             pool = db.session.query(Server).all()
