@@ -29,8 +29,9 @@ $(VENV)/.test: requirements.txt requirements-test.txt $(VENV)/.runtime
 chromium:
 	@scripts/ensure_chromium.sh
 
+# `make bench BENCH_ARGS=--quick` for a short smoke run; see bench/classic_endpoints.py --help.
 bench: $(VENV)/.test
-	$(PY) bench/classic_endpoints.py
+	$(PY) bench/classic_endpoints.py $(BENCH_ARGS)
 
 clean-instance:
 	rm -rf instance/postgres instance/redis
