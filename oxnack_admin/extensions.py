@@ -1,7 +1,6 @@
 """Extension instances, created unbound; create_app() binds them to an app."""
 import redis
 from flask import Flask, current_app
-from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -11,6 +10,8 @@ from flask_wtf import CSRFProtect
 from htmx_flask import Htmx
 from sqlalchemy import Connection, MetaData, create_engine
 from sqlalchemy.orm import DeclarativeBase
+
+from .request_hooks import ExactOriginCors
 
 # Deterministic constraint names so migrations can drop what they created.
 NAMING_CONVENTION = {
@@ -64,6 +65,6 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = Htmx()
-cors = CORS()
+cors = ExactOriginCors()
 redis_client = RedisClient()
 limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
