@@ -82,8 +82,8 @@ class ExactOriginCors:
         origins = [origin for origin in app.config["CORS_ORIGINS"] if origin != "*"]
         by_origin = {origin.casefold(): origin for origin in origins}
         vary = len(origins) > 1  # flask-cors says Vary: Origin only when the answer can vary
-        # Without an Origin header flask-cors "always sends" every configured origin.
-        no_origin = [("Access-Control-Allow-Origin", origin) for origin in sorted(origins)]
+        # Without an Origin header flask-cors "always sends" the first configured origin (sorted).
+        no_origin = [("Access-Control-Allow-Origin", origin) for origin in sorted(origins)[:1]]
         if no_origin:
             no_origin.append(("Access-Control-Allow-Credentials", "true"))
             if vary:
