@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 
-from harness import ROOT, SERVERS, app_environment, data_servers, log_in, median, run_wrk, serving
+from harness import APP_ROOT, ROOT, SERVERS, app_environment, data_servers, log_in, median, run_wrk, serving
 
 BENCH_MAIL, BENCH_PASSWORD = "bench@example.com", "BenchPass1"
 ORIGIN = "http://localhost:8080"
@@ -84,7 +84,7 @@ with app.app_context():
                           busy=True, username=user.username, country="russia"))
     db.session.commit()
 """
-    subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-c", script], env=env, cwd=APP_ROOT, check=True, stdout=subprocess.DEVNULL)
 
 
 def measure(options, env: dict, endpoints=None) -> dict:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# The app served and measured: this checkout, or another one (e.g. an older commit, for before/after).
+APP_ROOT = Path(os.environ.get("BENCH_APP_ROOT", ROOT)).resolve()
 
 from tests.support.servers import fresh_database, postgres_server, redis_server  # noqa: E402
 
@@ -58,7 +60,7 @@ def app_environment(database_url: str, redis_url: str, **settings) -> dict:
 def serving(server: str, target: str, env: dict, workers: int, threads: int):
     """Serve the WSGI `target` ("module:app") with `server`; yields the port."""
     port = free_port()
-    process = subprocess.Popen(SERVERS[server](target, port, workers, threads), env=env, cwd=ROOT)
+    process = subprocess.Popen(SERVERS[server](target, port, workers, threads), env=env, cwd=APP_ROOT)
     try:
         wait_until_up(port, process)
         yield port
