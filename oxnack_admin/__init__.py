@@ -8,6 +8,7 @@ def create_app(config: dict | None = None) -> Flask:
     """Build an app; `config` overrides every other source (tests pass theirs here)."""
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, config)
+    register_json(app)
     register_proxy(app)
     register_logging(app)
     register_extensions(app)
@@ -15,6 +16,13 @@ def create_app(config: dict | None = None) -> Flask:
     register_commands(app)
     trim_request_hooks(app)
     return app
+
+
+def register_json(app: Flask) -> None:
+    if app.config["JSON_ENCODER"] == "orjson":
+        from .json_provider import OrjsonProvider
+
+        app.json = OrjsonProvider(app)
 
 
 def register_proxy(app: Flask) -> None:
