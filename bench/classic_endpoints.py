@@ -7,7 +7,8 @@ Flask + flask-cors answering the old /parametrs constant, bench/reference_app.py
 the production rate limits, and ours with rate limiting off. Each endpoint is driven with wrk
 (2 threads, 64 connections, on this same machine), interleaved: reference, ours (limits on),
 ours (limits off), endpoint after endpoint, round after round, so a ratio compares runs
-seconds apart. Prints median req/s, p50/p99 and the ratio to the reference. Asserts nothing.
+seconds apart. Several --server values are measured one after the other, each with its own
+reference. Prints median req/s, p50/p99 and the ratio to the reference. Asserts nothing.
 
     .venv/bin/python bench/classic_endpoints.py [--quick] [--rounds 2] [--duration 5]
         [--server gunicorn-sync --server granian ...] [--workers 4] [--threads 4]
@@ -92,24 +93,22 @@ def measure(options, env: dict, endpoints=None) -> dict:
     endpoints = [e for e in endpoints or ENDPOINTS
                  if not options.only or any(part in e[0] for part in options.only.split(","))]
     results: dict = {}
-    with contextlib.ExitStack() as stack:
-        ports = {}
-        for server in options.server:
-            ports[server, "reference"] = stack.enter_context(
+    for server in options.server:  # one server at a time: PostgreSQL allows only so many connections
+        with contextlib.ExitStack() as stack:
+            ports = {"reference": stack.enter_context(
                 serving(server, "reference_app:app", dict(env, PYTHONPATH=str(ROOT / "bench")),
-                        options.workers, options.threads))
+                        options.workers, options.threads))}
             for variant, enabled in VARIANTS.items():
-                ports[server, variant] = stack.enter_context(
+                ports[variant] = stack.enter_context(
                     serving(server, "wsgi:app", dict(env, OXNACK_RATELIMIT_ENABLED=enabled),
                             options.workers, options.threads))
-        cookie = log_in(ports[options.server[0], "limits off"], BENCH_MAIL, BENCH_PASSWORD)
-        for round_number in range(options.rounds):
-            print(f"round {round_number + 1}/{options.rounds}", file=sys.stderr, flush=True)
-            for name, method, path, body, needs_cookie, *_ in endpoints:
-                for server in options.server:
+            cookie = log_in(ports["limits off"], BENCH_MAIL, BENCH_PASSWORD)
+            for round_number in range(options.rounds):
+                print(f"{server}: round {round_number + 1}/{options.rounds}", file=sys.stderr, flush=True)
+                for name, method, path, body, needs_cookie, *_ in endpoints:
                     for variant in ("reference", *VARIANTS):
                         reference = variant == "reference"
-                        result = run_wrk(ports[server, variant], "GET" if reference else method,
+                        result = run_wrk(ports[variant], "GET" if reference else method,
                                          "/parametrs" if reference else path, body=None if reference else body,
                                          cookie=cookie if needs_cookie and not reference else None,
                                          connections=options.connections, duration=options.duration, origin=ORIGIN)

@@ -66,7 +66,11 @@ def serving(server: str, target: str, env: dict, workers: int, threads: int):
         yield port
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # granian waits for idle keep-alive connections
+            process.kill()
+            process.wait(timeout=10)
 
 
 def wait_until_up(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
@@ -114,15 +118,16 @@ end
 
 
 def run_wrk(port: int, method: str, path: str, *, body=None, cookie: str | None = None, connections: int = 64,
-            duration: float = 10, origin: str = "http://localhost:8080") -> dict:
+            duration: float = 10, origin: str = "http://localhost:8080", raw_cookie: str | None = None) -> dict:
     """req/s, p50/p95/p99 in ms, socket errors and non-2xx/3xx answers of one wrk run (2 threads)."""
+    cookie = f"session_id={cookie}" if cookie else raw_cookie
     lua = WRK_SCRIPT.format(method=method, body=json.dumps(json.dumps(body)) if body else "nil", origin=origin,
-                            cookie=f'wrk.headers["Cookie"] = "session_id={cookie}"' if cookie else "")
+                            cookie=f'wrk.headers["Cookie"] = {json.dumps(cookie)}' if cookie else "")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(lua)
     try:
         output = subprocess.run(
-            ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", "-s", script.name,
+            ["wrk", "-t2", f"-c{connections}", f"-d{duration:g}s", "--timeout", "5s", "-s", script.name,
              f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True).stdout
     finally:
         os.unlink(script.name)

@@ -83,16 +83,38 @@ class Page:
 
 
 def paginate(statement, params: ListParams, sorts: Mapping, scalars: bool = True) -> Page:
-    """Count, sort (with the primary key order as a tiebreak given in `sorts`) and cut one page."""
+    """Count, sort (with the primary key order as a tiebreak given in `sorts`) and cut one page.
+
+    A page past the middle is read from the other end (reversed order, then flipped back), so
+    the last page of a million rows costs what the first does, not an OFFSET of a million.
+    """
     total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
     columns = sorts[params.sort]
     columns = columns if isinstance(columns, (list, tuple)) else (columns,)
-    ordering = [c.desc().nulls_last() if params.direction == "desc" else c.asc().nulls_last() for c in columns]
     page = min(params.page, max(1, ceil(total / params.per_page)))
-    statement = statement.order_by(*ordering).limit(params.per_page).offset((page - 1) * params.per_page)
-    result = db.session.execute(statement)
+    start = (page - 1) * params.per_page
+    size = max(0, min(params.per_page, total - start))
+    descending = params.direction == "desc"
+    from_end = start > total - start - size
+    if from_end:
+        ordering = [_order(c, not descending, nulls_first=True) for c in columns]
+        offset = total - start - size
+    else:
+        ordering = [_order(c, descending, nulls_first=False) for c in columns]
+        offset = start
+    result = db.session.execute(statement.order_by(*ordering).limit(size or params.per_page).offset(offset))
     items = list(result.scalars() if scalars else result)
+    if from_end:
+        items.reverse()
     return Page(items=items, total=total, page=page, per_page=params.per_page)
+
+
+def _order(column, descending: bool, nulls_first: bool):
+    """ORDER BY term; NULLS placement only for nullable columns, so an index on a NOT NULL column serves it."""
+    term = column.desc() if descending else column.asc()
+    if getattr(getattr(column, "expression", column), "nullable", True) is False:
+        return term
+    return term.nulls_first() if nulls_first else term.nulls_last()
 
 
 def _positive_int(value, default: int) -> int:
