@@ -52,7 +52,7 @@ FROM generate_series(1, {users}) AS n;
 SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT max(id) FROM users));
 
 INSERT INTO sessions (user_id, token_hash, created_at, last_seen_at, expires_at, ip, user_agent)
-SELECT 101 + (n * 7919) % {users}, encode(sha256(('token' || n)::bytea), 'hex'), now() - (n % 90) * interval '1 day',
+SELECT 101 + (n::bigint * 7919) % {users}, encode(sha256(('token' || n)::bytea), 'hex'), now() - (n % 90) * interval '1 day',
        now() - (n % 600) * interval '1 minute',
        now() + CASE WHEN n % 10 = 0 THEN interval '-1 day' ELSE interval '20 days' END, '198.51.100.7', 'Mozilla/5.0'
 FROM generate_series(1, {sessions}) AS n;
@@ -94,8 +94,10 @@ def main() -> int:
         print(f"seeding the large database ({options.scale:g} x {SIZES})", file=sys.stderr, flush=True)
         seed_large(large_url, options.scale)
         create_staff(large_env)
-        if options.explain:
+        if options.explain or options.explain_only:
             explain_console_pages(large_env, large_url)
+        if options.explain_only:
+            return 0
         with serving(options.server[0], "wsgi:app", small_env, options.workers, options.threads) as small_port, \
                 serving(options.server[0], "wsgi:app", large_env, options.workers, options.threads) as large_port:
             compare_classic(options, small_port, large_port)
@@ -114,6 +116,7 @@ def parse_arguments():
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of each console page")
+    parser.add_argument("--explain-only", action="store_true", help="seed, explain, and stop (no wrk runs)")
     options = parser.parse_args()
     options.server = options.server or ["granian"]
     if options.quick:

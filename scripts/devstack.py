@@ -2,8 +2,8 @@
 
 Starts real PostgreSQL and Redis from pip packages (data under instance/) unless
 DATABASE_URL / REDIS_URL name running servers, starts loopback simulators of Proxmox and
-pfSense, migrates and seeds the database, then runs gunicorn on ports 7002 and 7004, an RQ
-worker and the scheduler. Ctrl-C stops everything it started.
+pfSense, migrates and seeds the database, then runs granian on ports 7002 and 7004 (one
+process each), an RQ worker and the scheduler. Ctrl-C stops everything it started.
 """
 import os
 import runpy
@@ -48,9 +48,7 @@ def main() -> int:
         simulators = start_simulators(env)
 
     children = [
-        spawn("web", [sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4",
-                      "--access-logfile", "-", *[arg for port in PORTS for arg in ("-b", f"0.0.0.0:{port}")],
-                      "wsgi:app"], env),
+        *(spawn(f"web :{port}", web_server(port), env) for port in PORTS),
         spawn("worker", flask + ["worker"], env),
         spawn("scheduler", flask + ["scheduler"], env),
     ]
@@ -63,6 +61,13 @@ def main() -> int:
     say("  demo customer: demo@oxnack.local / DemoPass1")
     say("Ctrl-C stops everything.")
     return supervise(children, simulators, keep_alive)
+
+
+def web_server(port: int, workers: int = 1, threads: int = 4) -> list[str]:
+    """The production WSGI server (README, "Performance"): granian, one listener per process."""
+    return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "0.0.0.0", "--port", str(port),
+            "--workers", str(workers), "--blocking-threads", str(threads), "--no-ws", "--access-log",
+            "--respawn-failed-workers", "wsgi:app"]
 
 
 def say(line: str) -> None:

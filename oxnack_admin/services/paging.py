@@ -9,6 +9,9 @@ from ..extensions import db
 
 DEFAULT_PER_PAGE = 25
 MAX_PER_PAGE = 200
+# Up to this many matching rows a listing counts them exactly; beyond, PostgreSQL's estimate
+# (counting a million ledger rows costs more than the whole page may).
+EXACT_COUNT_LIMIT = 10_000
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class Page:
     total: int
     page: int
     per_page: int
+    exact: bool = True  # False: `total` is the planner's estimate of a count over EXACT_COUNT_LIMIT
 
     @property
     def pages(self) -> int:
@@ -88,12 +92,13 @@ def paginate(statement, params: ListParams, sorts: Mapping, scalars: bool = True
     A page past the middle is read from the other end (reversed order, then flipped back), so
     the last page of a million rows costs what the first does, not an OFFSET of a million.
     """
-    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    total, exact = count_rows(statement)
     columns = sorts[params.sort]
     columns = columns if isinstance(columns, (list, tuple)) else (columns,)
     page = min(params.page, max(1, ceil(total / params.per_page)))
     start = (page - 1) * params.per_page
-    size = max(0, min(params.per_page, total - start))
+    # An estimated total places the page only roughly: read whole pages.
+    size = max(0, min(params.per_page, total - start)) if exact else params.per_page
     descending = params.direction == "desc"
     from_end = start > total - start - size
     if from_end:
@@ -106,7 +111,18 @@ def paginate(statement, params: ListParams, sorts: Mapping, scalars: bool = True
     items = list(result.scalars() if scalars else result)
     if from_end:
         items.reverse()
-    return Page(items=items, total=total, page=page, per_page=params.per_page)
+    return Page(items=items, total=total, page=page, per_page=params.per_page, exact=exact)
+
+
+def count_rows(statement, limit: int = EXACT_COUNT_LIMIT) -> tuple[int, bool]:
+    """(rows the statement returns, exact?): exact up to `limit`, else the planner's estimate."""
+    statement = statement.order_by(None)
+    capped = db.session.scalar(select(func.count()).select_from(statement.limit(limit + 1).subquery()))
+    if capped <= limit:
+        return capped, True
+    compiled = statement.compile(dialect=db.session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
+    plan = db.session.connection().exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar()
+    return max(limit + 1, int(plan[0]["Plan"]["Plan Rows"])), False
 
 
 def _order(column, descending: bool, nulls_first: bool):

@@ -32,3 +32,12 @@ def test_every_page_is_its_slice_of_the_whole_listing(customers, sort, direction
 def test_a_page_past_the_end_is_the_last_page(customers):
     page = paginate(select(User), ListParams(sort="id", direction="desc", page=999999, per_page=10), SORTS)
     assert page.page == 3 and [user.id for user in page.items] == [3, 2, 1]
+
+
+def test_counts_past_the_limit_are_the_planners_estimate(customers):
+    from oxnack_admin.services.paging import count_rows
+
+    assert count_rows(select(User)) == (23, True)
+    estimate, exact = count_rows(select(User).where(User.mail.is_not(None)), limit=5)
+    assert not exact and estimate >= 6
+    assert count_rows(select(User).where(User.id.in_([1, 2, 3])), limit=5) == (3, True)
