@@ -33,7 +33,7 @@ CONSOLE_PAGES = [
     ("users: search+filter, last", f"/console/users?q=example.net&state=verified&{LAST}"),
     ("users: by mail, last", f"/console/users?sort=mail&{LAST}"),
     ("servers: first page", "/console/servers"),
-    ("servers: search", "/console/servers?q=10.3.7"),
+    ("servers: search", "/console/servers?q=10.1.3"),
     ("servers: filter, last", f"/console/servers?state=sold&os=ubuntu&{LAST}"),
     ("transactions: first", "/console/transactions"),
     ("transactions: search", "/console/transactions?q=customer4242"),

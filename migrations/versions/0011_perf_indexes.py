@@ -1,6 +1,6 @@
 """The console's searches and listings stay fast as the tables grow (README, "Performance").
 
-Trigram GIN indexes serve the `ILIKE '%text%'` searches of users and transactions; the
+Trigram GIN indexes serve the `ILIKE '%text%'` searches of users, servers and transactions; the
 ledger's newest-first listing walks (created_at, id) instead of sorting every row.
 
 Revision ID: 0011_perf_indexes
@@ -19,6 +19,8 @@ TRIGRAM_INDEXES = {  # name: (table, column)
     "ix_users_tg_username_trgm": ("users", "tg_username"),
     "ix_transactions_username_trgm": ("transactions", "username"),
     "ix_transactions_discription_trgm": ("transactions", "discription"),
+    "ix_servers_username_trgm": ("servers", "username"),
+    "ix_servers_lan_ip_trgm": ("servers", "lan_ip"),
 }
 
 
@@ -28,9 +30,11 @@ def upgrade():
     for name, (table, column) in TRIGRAM_INDEXES.items():
         op.create_index(name, table, [column], postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
     op.create_index("ix_transactions_created_at_id", "transactions", ["created_at", "id"])
+    op.create_index("ix_users_tg_id", "users", ["tg_id"])  # the search's exact Telegram id match
 
 
 def downgrade():
+    op.drop_index("ix_users_tg_id", "users")
     op.drop_index("ix_transactions_created_at_id", "transactions")
     for name, (table, _column) in TRIGRAM_INDEXES.items():
         op.drop_index(name, table)

@@ -20,6 +20,7 @@ class User(db.Model):
         # The console's "contains" search (ILIKE '%q%') by trigrams, not by reading every customer.
         *(Index(f"ix_users_{column}_trgm", column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
           for column in ("mail", "username", "tg_username")),
+        Index("ix_users_tg_id", "tg_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
