@@ -103,7 +103,7 @@ def paginate(statement, params: ListParams, sorts: Mapping, scalars: bool = True
     from_end = start > total - start - size
     if from_end:
         ordering = [_order(c, not descending, nulls_first=True) for c in columns]
-        offset = total - start - size
+        offset = max(0, total - start - size)
     else:
         ordering = [_order(c, descending, nulls_first=False) for c in columns]
         offset = start
@@ -114,8 +114,9 @@ def paginate(statement, params: ListParams, sorts: Mapping, scalars: bool = True
     return Page(items=items, total=total, page=page, per_page=params.per_page, exact=exact)
 
 
-def count_rows(statement, limit: int = EXACT_COUNT_LIMIT) -> tuple[int, bool]:
-    """(rows the statement returns, exact?): exact up to `limit`, else the planner's estimate."""
+def count_rows(statement, limit: int | None = None) -> tuple[int, bool]:
+    """(rows the statement returns, exact?): exact up to `limit` (EXACT_COUNT_LIMIT), else the planner's estimate."""
+    limit = EXACT_COUNT_LIMIT if limit is None else limit
     statement = statement.order_by(None)
     capped = db.session.scalar(select(func.count()).select_from(statement.limit(limit + 1).subquery()))
     if capped <= limit:

@@ -41,3 +41,12 @@ def test_counts_past_the_limit_are_the_planners_estimate(customers):
     estimate, exact = count_rows(select(User).where(User.mail.is_not(None)), limit=5)
     assert not exact and estimate >= 6
     assert count_rows(select(User).where(User.id.in_([1, 2, 3])), limit=5) == (3, True)
+
+
+def test_the_last_page_of_an_estimated_count_is_the_last_rows(customers, monkeypatch):
+    from oxnack_admin.services import paging
+
+    monkeypatch.setattr(paging, "EXACT_COUNT_LIMIT", 5)  # a setting-like threshold, so 23 rows are "many"
+    page = paging.paginate(select(User), ListParams(sort="id", page=999999, per_page=10), SORTS)
+    assert not page.exact and page.page == page.pages
+    assert [user.id for user in page.items] == list(range(14, 24))
