@@ -100,7 +100,8 @@ def main() -> int:
             return 0
         with serving(options.server[0], "wsgi:app", small_env, options.workers, options.threads) as small_port, \
                 serving(options.server[0], "wsgi:app", large_env, options.workers, options.threads) as large_port:
-            compare_classic(options, small_port, large_port)
+            if not options.console_only:
+                compare_classic(options, small_port, large_port)
             measure_console(options, large_port)
     return 0
 
@@ -117,6 +118,7 @@ def parse_arguments():
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of each console page")
     parser.add_argument("--explain-only", action="store_true", help="seed, explain, and stop (no wrk runs)")
+    parser.add_argument("--console-only", action="store_true", help="skip the classic endpoints' comparison")
     options = parser.parse_args()
     options.server = options.server or ["granian"]
     if options.quick:

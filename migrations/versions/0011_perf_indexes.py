@@ -31,9 +31,11 @@ def upgrade():
         op.create_index(name, table, [column], postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
     op.create_index("ix_transactions_created_at_id", "transactions", ["created_at", "id"])
     op.create_index("ix_users_tg_id", "users", ["tg_id"])  # the search's exact Telegram id match
+    op.create_index("ix_users_mail_id", "users", ["mail", "id"])  # the listing sorted by mail
 
 
 def downgrade():
+    op.drop_index("ix_users_mail_id", "users")
     op.drop_index("ix_users_tg_id", "users")
     op.drop_index("ix_transactions_created_at_id", "transactions")
     for name, (table, _column) in TRIGRAM_INDEXES.items():

@@ -21,6 +21,7 @@ class User(db.Model):
         *(Index(f"ix_users_{column}_trgm", column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
           for column in ("mail", "username", "tg_username")),
         Index("ix_users_tg_id", "tg_id"),
+        Index("ix_users_mail_id", "mail", "id"),  # the console's listing sorted by mail
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
