@@ -61,11 +61,11 @@ def register_extensions(app: Flask) -> None:
 
 def trim_request_hooks(app: Flask) -> None:
     """The hot path pays only for what its routes use (README, "Performance")."""
-    from .extensions import csrf, limiter, login_manager
-    from .request_hooks import console_only, limit_only_limited_routes
+    from .extensions import limiter, login_manager
+    from .request_hooks import limit_only_limited_routes, remember_cookie_on_console_only
 
     limit_only_limited_routes(app, limiter)
-    console_only(app, csrf, login_manager)
+    remember_cookie_on_console_only(app, login_manager)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -1,8 +1,9 @@
 """Per-request work only where a route needs it: the classic endpoints are the app's hot path.
 
-Measured with py-spy under wrk (README, "Performance"): Flask-Limiter's hooks, flask-cors and
-the console's Flask-Login/CSRF hooks ran on every request, also on routes with no limit, no
-form and no staff session. Each cut here keeps the observable behaviour.
+Measured with py-spy under wrk (README, "Performance"): Flask-Limiter's hooks and flask-cors
+ran on every request, also on routes with no limit. Each cut here keeps the observable
+behaviour. (The CSRF hook stays app-wide: it costs about 1 % and guards every blueprint a
+later change may add.)
 """
 from functools import partial
 
@@ -10,8 +11,8 @@ from flask import Flask, Response, request
 from flask.globals import _cv_request
 from flask_limiter import Limiter
 
-CONSOLE_BLUEPRINT = "console"
 # What flask-cors sends for a preflight with its defaults, which the app always used.
+CONSOLE_BLUEPRINT = "console"
 CORS_METHODS = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
 CORS_EXCLUDED_PREFIXES = ("/console", "/static", "/media")  # same-origin only
 
@@ -52,22 +53,16 @@ def _when_limited(hook):
     return run_if_a_limit_was_checked
 
 
-def console_only(app: Flask, *hook_owners) -> None:
-    """Move app-wide hooks of these extensions (Flask-Login, CSRF) onto the console blueprint.
+def remember_cookie_on_console_only(app: Flask, login_manager) -> None:
+    """Flask-Login's after_request hook (the remember-me cookie) runs on the console blueprint only.
 
-    The classic blueprints are CSRF-exempt and have no staff login; the other blueprints
-    (health, openapi, media) answer GET only. The console's hooks run after the app-wide ones,
-    as before, and in the same order among themselves.
+    Staff sign in only there; elsewhere the hook read the session, which made every classic
+    answer `Vary: Cookie` and the empty session's save do work. CSRF stays app-wide.
     """
-    def owned(hook) -> bool:
-        owner = getattr(hook, "__self__", None)
-        return owner in hook_owners or any(getattr(hook, "__qualname__", "").startswith(f"{type(o).__name__}.")
-                                           for o in hook_owners)
-
-    for registry in (app.before_request_funcs, app.after_request_funcs):
-        moved = [hook for hook in registry.get(None, []) if owned(hook)]
-        registry[None] = [hook for hook in registry.get(None, []) if not owned(hook)]
-        registry[CONSOLE_BLUEPRINT] = [*moved, *registry.get(CONSOLE_BLUEPRINT, [])]
+    hooks = app.after_request_funcs.get(None, [])
+    moved = [hook for hook in hooks if getattr(hook, "__self__", None) is login_manager]
+    app.after_request_funcs[None] = [hook for hook in hooks if hook not in moved]
+    app.after_request_funcs[CONSOLE_BLUEPRINT] = [*moved, *app.after_request_funcs.get(CONSOLE_BLUEPRINT, [])]
 
 
 class ExactOriginCors:
