@@ -29,8 +29,9 @@ $(VENV)/.test: requirements.txt requirements-test.txt $(VENV)/.runtime
 chromium:
 	@scripts/ensure_chromium.sh
 
+# `make bench BENCH_ARGS=--quick` for a short smoke run; see bench/classic_endpoints.py --help.
 bench: $(VENV)/.test
-	$(PY) bench/classic_endpoints.py
+	$(PY) bench/classic_endpoints.py $(BENCH_ARGS)
 
 # Several app and worker hosts under load and faults, then the invariants (bench/soak/).
 # Options: make soak SOAK_ARGS="--duration 300 --seed 7" (or --short for about 30 s).

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 # --- Runtime --------------------------------------------------------------------
 OXNACK_ENV = "production"  # "production" refuses default secrets; "development" for local work
+JSON_ENCODER = "orjson"  # "orjson" (a few times faster) or "stdlib" (Flask's own); the same JSON either way
 LOG_LEVEL = "INFO"  # root log level; every line carries the request id
 PROXY_FIX_X_FOR = 0  # reverse proxies in front whose X-Forwarded-For to trust (per-IP limits, logs); 0 = none
 

@@ -1,40 +1,39 @@
-"""Throughput and latency of the classic endpoints under gunicorn, measured with wrk.
+"""Throughput and latency of the classic endpoints, each as a ratio to the old services' yardstick.
 
 Starts PostgreSQL and Redis (embedded, or the ones named by BENCH_DATABASE_URL /
-BENCH_REDIS_URL), migrates a fresh database, seeds a customer with a server, logs in over
-HTTP for a real session cookie, starts gunicorn (4 workers, rate limits off as for any load
-test) and drives each endpoint for DURATION seconds at 16 and 64 connections with wrk
-(2 threads, on this same machine). Prints requests/s and p50/p99 latency. Asserts nothing.
+BENCH_REDIS_URL), migrates a fresh database and seeds a customer with a server. Then, under
+the same WSGI server and worker settings, serves three apps side by side: the reference (plain
+Flask + flask-cors answering the old /parametrs constant, bench/reference_app.py), ours with
+the production rate limits, and ours with rate limiting off. Each endpoint is driven with wrk
+(2 threads, 64 connections, on this same machine), interleaved: reference, ours (limits on),
+ours (limits off), endpoint after endpoint, round after round, so a ratio compares runs
+seconds apart. Several --server values are measured one after the other, each with its own
+reference. Prints median req/s, p50/p99 and the ratio to the reference. Asserts nothing.
 
-    .venv/bin/python bench/classic_endpoints.py [--duration 10] [--workers 4]
+    .venv/bin/python bench/classic_endpoints.py [--quick] [--rounds 2] [--duration 5]
+        [--server gunicorn-sync --server granian ...] [--workers 4] [--threads 4]
 """
 import argparse
 import contextlib
-import json
-import os
-import re
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from harness import APP_ROOT, ROOT, SERVERS, app_environment, data_servers, log_in, median, run_wrk, serving
 
-from tests.support.servers import fresh_database, postgres_server, redis_server  # noqa: E402
-
-ENDPOINTS = [  # (name, method, path, body, needs the session cookie)
-    ("GET /get_balance", "GET", "/get_balance", None, True),
-    ("GET /parametrs", "GET", "/parametrs", None, False),
-    ("POST /calc_price", "POST", "/calc_price", {"core": 2, "ram": 2, "ssd": 20}, False),
-    ("GET /user_services", "GET", "/user_services", None, True),
-]
-CONNECTIONS = (16, 64)
 BENCH_MAIL, BENCH_PASSWORD = "bench@example.com", "BenchPass1"
+ORIGIN = "http://localhost:8080"
+# (name, method, path, body, needs the session cookie, goal: minimum ratio, p99 ceiling in ms)
+ENDPOINTS = [
+    ("GET /get_balance", "GET", "/get_balance", None, True, 0.6, 60),
+    ("GET /get_mail", "GET", "/get_mail", None, True, 0.6, 60),
+    ("GET /user_services", "GET", "/user_services", None, True, 0.6, 60),
+    ("GET /parametrs", "GET", "/parametrs", None, False, 1.0, None),
+    ("GET /countries", "GET", "/countries", None, False, 1.0, None),
+    ("GET /osystems", "GET", "/osystems", None, False, 1.0, None),
+    ("POST /calc_price", "POST", "/calc_price", {"core": 2, "ram": 2, "ssd": 20, "promo": "NOT"}, False, 1.0, None),
+]
+VARIANTS = {"limits on": "1", "limits off": "0"}  # OXNACK_RATELIMIT_ENABLED
 
 
 def main() -> int:
@@ -42,56 +41,40 @@ def main() -> int:
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get install wrk", file=sys.stderr)
         return 2
-    with servers() as (database_url, redis_url):
-        env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, OXNACK_ENV="development",
-                   SECRET_KEY="bench-secret", OXNACK_RATELIMIT_ENABLED="0", OXNACK_COOKIE_SECURE="0",
-                   OXNACK_CONFIG="/nonexistent/bench-config.py")
-        prepare_database(env)
-        port = free_port()
-        with gunicorn(env, port, options.workers, options.threads):
-            cookie = log_in(port)
-            print(f"gunicorn: {options.workers} workers x {options.threads} threads; "
-                  f"wrk: 2 threads, {options.duration} s per run\n")
-            print(f"{'endpoint':22} {'conns':>5} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
-            for name, method, path, body, needs_cookie in ENDPOINTS:
-                for connections in CONNECTIONS:
-                    result = run_wrk(port, method, path, body, cookie if needs_cookie else None,
-                                     connections, options.duration)
-                    print(f"{name:22} {connections:>5} {result['rps']:>10.0f} {result['p50']:>8.1f} "
-                          f"{result['p99']:>8.1f} {result['errors']:>7}", flush=True)
+    with data_servers() as (database_url, redis_url):
+        env = app_environment(database_url, redis_url, CORS_ORIGINS=ORIGIN)
+        seed_small(env)
+        results = measure(options, env)
+    print_report(options, results)
     return 0
 
 
-def parse_arguments():
+def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint and connection count")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="threads per worker (gthread, keeps connections alive); 1 = sync workers")
-    return parser.parse_args()
+    parser.add_argument("--quick", action="store_true", help="one round of 2 s runs (a smoke run, noisier)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are printed")
+    parser.add_argument("--duration", type=float, default=5, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--server", action="append", choices=sorted(SERVERS),
+                        help="WSGI server(s) to compare (repeatable); default: gunicorn-sync")
+    parser.add_argument("--workers", type=int, default=4, help="worker processes of every server")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread, granian)")
+    parser.add_argument("--only", default="", help="comma-separated substrings of endpoint names to run")
+    options = parser.parse_args(argv)
+    options.server = options.server or ["gunicorn-sync"]
+    if options.quick:
+        options.rounds, options.duration = 1, 2
+    return options
 
 
-@contextlib.contextmanager
-def servers():
-    with contextlib.ExitStack() as stack:
-        if os.environ.get("BENCH_DATABASE_URL"):
-            os.environ["OXNACK_TEST_DATABASE_URL"] = os.environ["BENCH_DATABASE_URL"]
-        if os.environ.get("BENCH_REDIS_URL"):
-            os.environ["OXNACK_TEST_REDIS_URL"] = os.environ["BENCH_REDIS_URL"]
-        server_url = stack.enter_context(postgres_server())
-        database_url = stack.enter_context(fresh_database(server_url))
-        redis_url = stack.enter_context(redis_server())
-        yield database_url, redis_url
-
-
-def prepare_database(env: dict) -> None:
+def seed_small(env: dict) -> None:
     """Migrate, then seed one verified customer who owns a server."""
     script = f"""
 from flask_migrate import upgrade
 from oxnack_admin import create_app
 from oxnack_admin.extensions import db, redis_client
 from oxnack_admin.models import Server, User
-from oxnack_admin.services.passwords import hash_password
+from oxnack_admin.services.accounts.passwords import hash_password
 app = create_app()
 with app.app_context():
     upgrade()
@@ -102,77 +85,68 @@ with app.app_context():
                           busy=True, username=user.username, country="russia"))
     db.session.commit()
 """
-    subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-c", script], env=env, cwd=APP_ROOT, check=True, stdout=subprocess.DEVNULL)
 
 
-@contextlib.contextmanager
-def gunicorn(env: dict, port: int, workers: int, threads: int):
-    worker_class = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", str(workers), *worker_class, "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "wsgi:app"],
-        env=env, cwd=ROOT)
-    try:
-        wait_until_up(port)
-        yield
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+def measure(options, env: dict, endpoints=None) -> dict:
+    """{(server, endpoint name, variant): [wrk result per round]}, variant "reference" included."""
+    endpoints = [e for e in endpoints or ENDPOINTS
+                 if not options.only or any(part in e[0] for part in options.only.split(","))]
+    results: dict = {}
+    for server in options.server:  # one server at a time: PostgreSQL allows only so many connections
+        with contextlib.ExitStack() as stack:
+            ports = {"reference": stack.enter_context(
+                serving(server, "reference_app:app", dict(env, PYTHONPATH=str(ROOT / "bench")),
+                        options.workers, options.threads))}
+            for variant, enabled in VARIANTS.items():
+                ports[variant] = stack.enter_context(
+                    serving(server, "wsgi:app", dict(env, OXNACK_RATELIMIT_ENABLED=enabled),
+                            options.workers, options.threads))
+            cookie = log_in(ports["limits off"], BENCH_MAIL, BENCH_PASSWORD)
+            for round_number in range(options.rounds):
+                print(f"{server}: round {round_number + 1}/{options.rounds}", file=sys.stderr, flush=True)
+                for name, method, path, body, needs_cookie, *_ in endpoints:
+                    for variant in ("reference", *VARIANTS):
+                        reference = variant == "reference"
+                        result = run_wrk(ports[variant], "GET" if reference else method,
+                                         "/parametrs" if reference else path, body=None if reference else body,
+                                         cookie=cookie if needs_cookie and not reference else None,
+                                         connections=options.connections, duration=options.duration, origin=ORIGIN)
+                        results.setdefault((server, name, variant), []).append(result)
+    return results
 
 
-def wait_until_up(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not come up")
+def summary(runs: list[dict], references: list[dict]) -> dict:
+    """Medians over rounds; the ratio is the median of each round's ratio to its own reference run."""
+    return {"rps": median([run["rps"] for run in runs]), "p50": median([run["p50"] for run in runs]),
+            "p95": median([run["p95"] for run in runs]), "p99": median([run["p99"] for run in runs]),
+            "ratio": median([run["rps"] / ref["rps"] for run, ref in zip(runs, references)]),
+            "errors": sum(run["errors"] + run["non2xx"] for run in runs)}
 
 
-def log_in(port: int) -> str:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/login", method="POST", headers={"Content-Type": "application/json"},
-        data=json.dumps({"mail": BENCH_MAIL, "passwd": BENCH_PASSWORD}).encode())
-    with urllib.request.urlopen(request) as response:
-        cookie = response.headers["Set-Cookie"]
-    return re.search(r"session_id=([^;]+)", cookie).group(1)
-
-
-WRK_SCRIPT = """
-wrk.method = "{method}"
-wrk.body = {body}
-wrk.headers["Content-Type"] = "application/json"
-{cookie}
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT %d %f %f %f %d\\n", summary.requests, summary.duration,
-    latency:percentile(50), latency:percentile(99),
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout))
-end
-"""
-
-
-def run_wrk(port, method, path, body, cookie, connections, duration) -> dict:
-    lua = WRK_SCRIPT.format(method=method, body=json.dumps(json.dumps(body)) if body else "nil",
-                            cookie=f'wrk.headers["Cookie"] = "session_id={cookie}"' if cookie else "")
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(lua)
-    try:
-        output = subprocess.run(
-            ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", "-s", script.name,
-             f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True).stdout
-    finally:
-        os.unlink(script.name)
-    requests, micros, p50, p99, errors = re.search(r"RESULT (\d+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", output).groups()
-    return {"rps": int(requests) / (float(micros) / 1e6), "p50": float(p50) / 1000, "p99": float(p99) / 1000,
-            "errors": int(errors)}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def print_report(options, results: dict, endpoints=None, title: str = "") -> None:
+    endpoints = endpoints or ENDPOINTS
+    print(f"\n{title}{options.connections} connections, wrk 2 threads, {options.rounds} x {options.duration:g} s "
+          f"interleaved; {options.workers} workers, {options.threads} threads where the server has them")
+    for server in options.server:
+        print(f"\n{server}")
+        print(f"{'endpoint':20} {'rate limits':>11} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6} "
+              f"{'errors':>6}  goal")
+        for name, *_, goal_ratio, goal_p99 in endpoints:
+            if (server, name, "reference") not in results:
+                continue
+            references = results[server, name, "reference"]
+            for variant in VARIANTS:
+                line = summary(results[server, name, variant], references)
+                met = line["ratio"] >= goal_ratio and (goal_p99 is None or line["p99"] <= goal_p99)
+                goal = f">= {goal_ratio:.1f}x" + (f", p99 <= {goal_p99} ms" if goal_p99 else "")
+                print(f"{name:20} {variant:>11} {line['rps']:>8.0f} {line['p50']:>7.1f} {line['p99']:>7.1f} "
+                      f"{line['ratio']:>5.2f}x {line['errors']:>6}  {goal} {'met' if met else 'MISSED'}")
+        everything = [run for (s, _, variant), runs in results.items() if s == server and variant == "reference"
+                      for run in runs]
+        print(f"{'reference /parametrs':20} {'':>11} {median([r['rps'] for r in everything]):>8.0f} "
+              f"{median([r['p50'] for r in everything]):>7.1f} {median([r['p99'] for r in everything]):>7.1f} "
+              f"{1:>5.2f}x")
 
 
 if __name__ == "__main__":

@@ -8,13 +8,22 @@ def create_app(config: dict | None = None) -> Flask:
     """Build an app; `config` overrides every other source (tests pass theirs here)."""
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, config)
+    register_json(app)
     register_proxy(app)
     register_connection_close(app)
     register_logging(app)
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
+    trim_request_hooks(app)
     return app
+
+
+def register_json(app: Flask) -> None:
+    if app.config["JSON_ENCODER"] == "orjson":
+        from .json_provider import OrjsonProvider
+
+        app.json = OrjsonProvider(app)
 
 
 def register_proxy(app: Flask) -> None:
@@ -55,8 +64,16 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     limiter.init_app(app)
     # The legacy site calls from its own origin with credentials; the console is same-origin only.
-    cors.init_app(app, resources={r"^/(?!console|static|media).*": {"origins": app.config["CORS_ORIGINS"]}},
-                  supports_credentials=True)
+    cors.init_app(app)
+
+
+def trim_request_hooks(app: Flask) -> None:
+    """The hot path pays only for what its routes use (README, "Performance")."""
+    from .extensions import limiter, login_manager
+    from .request_hooks import limit_only_limited_routes, remember_cookie_on_console_only
+
+    limit_only_limited_routes(app, limiter)
+    remember_cookie_on_console_only(app, login_manager)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -1,7 +1,6 @@
 """Extension instances, created unbound; create_app() binds them to an app."""
 import redis
 from flask import Flask, current_app
-from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -11,6 +10,8 @@ from flask_wtf import CSRFProtect
 from htmx_flask import Htmx
 from sqlalchemy import Connection, MetaData, create_engine
 from sqlalchemy.orm import DeclarativeBase
+
+from .request_hooks import ExactOriginCors
 
 # Deterministic constraint names so migrations can drop what they created.
 NAMING_CONVENTION = {
@@ -45,17 +46,66 @@ class RedisClient:
 class AutocommitEngine:
     """A second pool on the app's database whose statements each commit on their own.
 
-    For one-statement reads on hot paths: no BEGIN and ROLLBACK round trips around them.
-    Anything that must be atomic uses `db.session`. A pool of its own, because switching a
-    pooled connection's isolation level costs psycopg2 a round trip each way.
+    For one-statement reads on hot paths: no BEGIN and ROLLBACK round trips around them, and
+    no planning either: `fetch` prepares each named statement once per pooled connection
+    (PostgreSQL PREPARE, sent with the first EXECUTE in the same round trip). Anything that
+    must be atomic uses `db.session`. A pool of its own, because switching a pooled
+    connection's isolation level costs psycopg2 a round trip each way.
     """
 
     def init_app(self, app: Flask) -> None:
-        options = {**app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "isolation_level": "AUTOCOMMIT"}
+        options = {**app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "isolation_level": "AUTOCOMMIT",
+                   "pool_reset_on_return": None}  # nothing to roll back between autocommit statements
         app.extensions["autocommit_engine"] = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], **options)
 
     def connect(self) -> Connection:
         return current_app.extensions["autocommit_engine"].connect()
+
+    def fetch(self, name: str, sql: str, params: tuple) -> list[tuple]:
+        """Rows of `sql` (placeholders $1, $2, ...) run as the prepared statement `name`."""
+        engine = current_app.extensions["autocommit_engine"]
+        connection = engine.raw_connection()
+        try:
+            prepared = connection.info.setdefault("prepared_statements", set())
+            call = f"EXECUTE {name} ({', '.join(['%s'] * len(params))})" if params else f"EXECUTE {name}"
+            statement = call if name in prepared else f"PREPARE {name} AS {sql}; {call}"
+            cursor = connection.dbapi_connection.cursor()
+            try:
+                _announce(engine, cursor, statement, params)
+                cursor.execute(statement, params)
+                prepared.add(name)
+                return cursor.fetchall()
+            finally:
+                cursor.close()
+        except Exception:
+            # The connection's state (prepared or not, still open) is unknown now: never reuse it.
+            connection.invalidate()
+            raise
+        finally:
+            connection.close()
+
+    def run(self, sql: str, params: tuple) -> None:
+        """One statement (placeholders %s), unprepared: for rare writes beside the hot reads."""
+        engine = current_app.extensions["autocommit_engine"]
+        connection = engine.raw_connection()
+        try:
+            with connection.dbapi_connection.cursor() as cursor:
+                _announce(engine, cursor, sql, params)
+                cursor.execute(sql, params)
+        except Exception:
+            connection.invalidate()
+            raise
+        finally:
+            connection.close()
+
+
+def _announce(engine, cursor, statement: str, params: tuple) -> None:
+    # These statements bypass SQLAlchemy's Connection; tools that watch its statement event
+    # (query counters in tests, tracing) still see them. Free when nothing listens.
+    listeners = engine.dispatch.before_cursor_execute
+    if listeners:
+        for listener in listeners:
+            listener(None, cursor, statement, params, None, False)
 
 
 db = SQLAlchemy(model_class=Base)
@@ -64,6 +114,6 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = Htmx()
-cors = CORS()
+cors = ExactOriginCors()
 redis_client = RedisClient()
 limiter = Limiter(key_func=get_remote_address, headers_enabled=True)

@@ -1,15 +1,27 @@
 """Logging with a request id on every line, so one request can be followed across lines."""
 import logging
-import secrets
+import os
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, has_request_context, request
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_ENVIRON_KEY = "oxnack.request_id"
+
+
+def request_id() -> str:
+    """This request's id: a proxy's when short and printable, else 16 random hex digits; made once."""
+    environ = request.environ
+    found = environ.get(_ENVIRON_KEY)
+    if found is None:
+        incoming = environ.get("HTTP_X_REQUEST_ID", "")
+        found = environ[_ENVIRON_KEY] = (incoming if 0 < len(incoming) <= 64 and incoming.isprintable()
+                                         else os.urandom(8).hex())
+    return found
 
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = g.get("request_id", "-") if has_request_context() else getattr(record, "request_id", "-")
+        record.request_id = request_id() if has_request_context() else getattr(record, "request_id", "-")
         return True
 
 
@@ -24,13 +36,8 @@ def configure_logging(app: Flask) -> None:
     # Alembic announces each of its plugins at INFO whenever it is imported: noise on every start.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-    @app.before_request
-    def assign_request_id():
-        # Trust a proxy's id when it is short and printable; otherwise make our own.
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else secrets.token_hex(8)
-
+    # Made on first use (a log line or the response), not in a before_request hook of its own.
     @app.after_request
     def echo_request_id(response):
-        response.headers[REQUEST_ID_HEADER] = g.get("request_id", "-")
+        response.headers[REQUEST_ID_HEADER] = request_id()
         return response

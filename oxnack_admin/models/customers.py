@@ -21,6 +21,11 @@ class User(db.Model):
         # Servers name their owner by username: two users must never share one.
         Index("uq_users_username", "username", unique=True),
         Index("ix_users_legacy_cookie", "cookie", postgresql_where=text("cookie IS NOT NULL")),
+        # The console's "contains" search (ILIKE '%q%') by trigrams, not by reading every customer.
+        *(Index(f"ix_users_{column}_trgm", column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
+          for column in ("mail", "username", "tg_username")),
+        Index("ix_users_tg_id", "tg_id"),
+        Index("ix_users_mail_id", "mail", "id"),  # the console's listing sorted by mail
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -13,7 +13,12 @@ class Server(db.Model):
 
     __tablename__ = "servers"
     # The pool claim scans free VMs of one OS.
-    __table_args__ = (Index("ix_servers_free_by_os", "os", "id", postgresql_where=text("NOT busy")),)
+    __table_args__ = (
+        Index("ix_servers_free_by_os", "os", "id", postgresql_where=text("NOT busy")),
+        # The console's "contains" search (ILIKE '%q%') by trigrams.
+        *(Index(f"ix_servers_{column}_trgm", column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
+          for column in ("username", "lan_ip")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     ram: Mapped[int | None] = mapped_column(Integer)  # GB

@@ -9,6 +9,9 @@ from ..extensions import db
 
 DEFAULT_PER_PAGE = 25
 MAX_PER_PAGE = 200
+# Up to this many matching rows a listing counts them exactly; beyond, PostgreSQL's estimate
+# (counting a million ledger rows costs more than the whole page may).
+EXACT_COUNT_LIMIT = 10_000
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class Page:
     total: int
     page: int
     per_page: int
+    exact: bool = True  # False: `total` is the planner's estimate of a count over EXACT_COUNT_LIMIT
 
     @property
     def pages(self) -> int:
@@ -83,16 +87,51 @@ class Page:
 
 
 def paginate(statement, params: ListParams, sorts: Mapping, scalars: bool = True) -> Page:
-    """Count, sort (with the primary key order as a tiebreak given in `sorts`) and cut one page."""
-    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    """Count, sort (with the primary key order as a tiebreak given in `sorts`) and cut one page.
+
+    A page past the middle is read from the other end (reversed order, then flipped back), so
+    the last page of a million rows costs what the first does, not an OFFSET of a million.
+    """
+    total, exact = count_rows(statement)
     columns = sorts[params.sort]
     columns = columns if isinstance(columns, (list, tuple)) else (columns,)
-    ordering = [c.desc().nulls_last() if params.direction == "desc" else c.asc().nulls_last() for c in columns]
     page = min(params.page, max(1, ceil(total / params.per_page)))
-    statement = statement.order_by(*ordering).limit(params.per_page).offset((page - 1) * params.per_page)
-    result = db.session.execute(statement)
+    start = (page - 1) * params.per_page
+    # An estimated total places the page only roughly: read whole pages.
+    size = max(0, min(params.per_page, total - start)) if exact else params.per_page
+    descending = params.direction == "desc"
+    from_end = start > total - start - size
+    if from_end:
+        ordering = [_order(c, not descending, nulls_first=True) for c in columns]
+        offset = max(0, total - start - size)
+    else:
+        ordering = [_order(c, descending, nulls_first=False) for c in columns]
+        offset = start
+    result = db.session.execute(statement.order_by(*ordering).limit(size or params.per_page).offset(offset))
     items = list(result.scalars() if scalars else result)
-    return Page(items=items, total=total, page=page, per_page=params.per_page)
+    if from_end:
+        items.reverse()
+    return Page(items=items, total=total, page=page, per_page=params.per_page, exact=exact)
+
+
+def count_rows(statement, limit: int | None = None) -> tuple[int, bool]:
+    """(rows the statement returns, exact?): exact up to `limit` (EXACT_COUNT_LIMIT), else the planner's estimate."""
+    limit = EXACT_COUNT_LIMIT if limit is None else limit
+    statement = statement.order_by(None)
+    capped = db.session.scalar(select(func.count()).select_from(statement.limit(limit + 1).subquery()))
+    if capped <= limit:
+        return capped, True
+    compiled = statement.compile(dialect=db.session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
+    plan = db.session.connection().exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar()
+    return max(limit + 1, int(plan[0]["Plan"]["Plan Rows"])), False
+
+
+def _order(column, descending: bool, nulls_first: bool):
+    """ORDER BY term; NULLS placement only for nullable columns, so an index on a NOT NULL column serves it."""
+    term = column.desc() if descending else column.asc()
+    if getattr(getattr(column, "expression", column), "nullable", True) is False:
+        return term
+    return term.nulls_first() if nulls_first else term.nulls_last()
 
 
 def _positive_int(value, default: int) -> int:

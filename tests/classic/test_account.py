@@ -150,10 +150,23 @@ def test_balance_and_services_cost_one_query_for_the_session(signed_in, customer
     signed_in.get("/get_balance")  # warm: the first request may touch last_seen_at
     statements.clear()
     assert signed_in.get("/get_balance").status_code == 200
-    assert len(statements) == 1 and "JOIN sessions" in statements[0] and "token_hash" in statements[0]
+    # One round trip; PREPAREd in it when this pooled connection had not run it yet.
+    assert len(statements) == 1 and statements[0].endswith("EXECUTE oxnack_session_lookup (%s)")
     statements.clear()
-    assert signed_in.get("/user_services").status_code == 200
-    assert len(statements) == 2  # the session, then the servers
+    assert signed_in.get("/user_services").json["services"][0]["id"] == 501
+    assert len(statements) == 1 and "oxnack_session_services" in statements[0]  # the session with its servers
+
+
+def test_hot_reads_are_prepared_on_the_pooled_connection(app, signed_in, customer):
+    from oxnack_admin.extensions import autocommit
+
+    make_server(502, busy=True, username=customer.username)
+    for _ in range(6):  # the pool hands out its (at most 5) idle connections in turn: each runs both
+        assert signed_in.get("/get_balance").status_code == 200
+        assert signed_in.get("/user_services").status_code == 200
+    with autocommit.connect() as connection:
+        names = set(connection.exec_driver_sql("SELECT name FROM pg_prepared_statements").scalars())
+    assert {"oxnack_session_lookup", "oxnack_session_services"} <= names
 
 
 def test_catalogue_and_price_without_promo_send_no_query(app, client, statements):

@@ -2,6 +2,9 @@
 
 Errors answer {"status": "error", "message": "<message>"} with the legacy messages.
 """
+from flask import request
+
+from oxnack_admin.services.accounts import sessions
 from oxnack_admin.services.orders import catalogue, customer_servers, placement
 from oxnack_admin.services.fleet import power
 from oxnack_admin.services.lifecycle import renewal
@@ -9,6 +12,7 @@ from oxnack_admin.services.money import pricing, promocodes
 from oxnack_admin.services.money.ledger import as_json_number
 from ..classic import ClassicBlueprint, ClassicError, json_object, rate_limited, require_customer, \
     require_customer_record, signed_in_account, status_error
+from ..settings_answers import SettingsAnswer
 from . import bodies
 
 bp = ClassicBlueprint("orders", __name__, shape=status_error)
@@ -40,29 +44,43 @@ def refuse_renewal(error: renewal.RenewalRefused):
     return bp.error_response(error.status, error.message)
 
 
+def _price_answer(shape, discount: int) -> dict:
+    if not pricing.within_limits(shape):
+        raise ClassicError(400, bodies.QUOTE_OUT_OF_RANGE)
+    quote = pricing.quote(shape, discount)
+    return {"status": "good", "message": "price", "price": as_json_number(quote.price), "discount": quote.discount,
+            "base_price": as_json_number(quote.base)}
+
+
+# Settings only (README, "Performance"): each answer is encoded once per value of what it reads.
+COUNTRIES = SettingsAnswer("countries", ("COUNTRIES",), lambda: {
+    "status": "good", "message": "countries", "countries": catalogue.countries()})
+OPERATING_SYSTEMS = SettingsAnswer("osystems", ("OS_TEMPLATES",), lambda: {
+    "status": "good", "message": "params", "oss": catalogue.operating_systems()})
+PARAMETERS = SettingsAnswer("parametrs", catalogue.PARAMETER_SETTINGS, lambda: {
+    "status": "good", "message": "oss", **catalogue.parameters()})
+PRICES = SettingsAnswer("calc_price", pricing.PRICE_SETTINGS, _price_answer)
+
+
 @bp.get("/countries")
 def countries():
-    return {"status": "good", "message": "countries", "countries": catalogue.countries()}
+    return COUNTRIES.response()
 
 
 @bp.get("/osystems")
 def operating_systems():
-    return {"status": "good", "message": "params", "oss": catalogue.operating_systems()}
+    return OPERATING_SYSTEMS.response()
 
 
 @bp.get("/parametrs")
 def parameters():
-    return {"status": "good", "message": "oss", **catalogue.parameters()}
+    return PARAMETERS.response()
 
 
 @bp.post("/calc_price")
 def calc_price():
     shape, promo = bodies.quote_from(json_object())
-    if not pricing.within_limits(shape):
-        raise ClassicError(400, bodies.QUOTE_OUT_OF_RANGE)
-    quote = pricing.quote(shape, promocodes.discount_for(promo))
-    return {"status": "good", "message": "price", "price": as_json_number(quote.price), "discount": quote.discount,
-            "base_price": as_json_number(quote.base)}
+    return PRICES.response(shape, promocodes.discount_for(promo))
 
 
 @bp.post("/create_machine")
@@ -75,8 +93,11 @@ def create_machine():
 
 @bp.get("/user_services")
 def user_services():
-    customer = require_customer("Unrecognized")
-    services = customer_servers.services_view(customer)
+    # The session and the servers in one statement (README, "Performance").
+    customer, servers = customer_servers.signed_in_services(request.cookies.get(sessions.COOKIE_NAME))
+    if customer is None:
+        raise ClassicError(401, "Unrecognized")
+    services = customer_servers.services_view(customer, servers)
     if not services:
         raise ClassicError(404, "NOT")
     return {"status": "good", "message": "services", "services": services}

@@ -56,42 +56,44 @@ class Customer:
         return cls(user.id, user.username, user.mail, user.balance, user.date_start, user.date_stop)
 
 
+def plausible_token(token: str | None) -> bool:
+    """Could this cookie be one of ours (or a legacy one)? Anything else costs no query."""
+    return bool(token) and len(token) <= MAX_TOKEN_LENGTH and token.isprintable()
+
+
 def customer_for_token(token: str | None) -> Customer | None:
     """The signed-in, unblocked customer for a cookie token, or None. One indexed query."""
-    if not token or len(token) > MAX_TOKEN_LENGTH or not token.isprintable():
+    if not plausible_token(token):
         return None
-    customer = _customer_by_session(token)
-    if customer is None:
-        customer = _adopt_legacy_cookie(token)
-    return customer
+    rows = autocommit.fetch("oxnack_session_lookup", SESSION_LOOKUP, (hash_token(token),))
+    return customer_from(rows[0]) if rows else adopt_legacy_cookie(token)
 
 
-# Plain SQL on the autocommit pool: this runs on nearly every request, and the ORM's loading
-# and the transaction's BEGIN/ROLLBACK round trips cost several times the query itself. The
-# database's clock decides expiry and staleness: no timestamps to adapt or parse in Python.
-_SESSION_LOOKUP = (
-    "SELECT users.id, users.username, users.mail, users.balance, users.date_start, users.date_stop,"
-    " sessions.id, sessions.last_seen_at <= now() - %(resolution)s::interval"
-    " FROM users JOIN sessions ON sessions.user_id = users.id"
-    " WHERE sessions.token_hash = %(token_hash)s AND sessions.expires_at > now() AND users.blocked_at IS NULL"
+# Plain SQL on the autocommit pool, prepared once per connection: this runs on nearly every
+# request, and the ORM's loading, the transaction's BEGIN/ROLLBACK round trips and planning
+# cost several times the query itself. The database's clock decides expiry and staleness: no
+# timestamps to adapt or parse in Python. $1 is the token's hash. The pieces are public so a
+# hot read can fetch the customer and its own rows in the same statement (customer_servers).
+SESSION_COLUMNS = (
+    "users.id, users.username, users.mail, users.balance, users.date_start, users.date_stop,"
+    f" sessions.id, sessions.last_seen_at <= now() - interval '{int(LAST_SEEN_RESOLUTION.total_seconds())} seconds'"
 )
-_TOUCH_SESSION = "UPDATE sessions SET last_seen_at = now() WHERE id = %(session_id)s"
-_RESOLUTION = f"{int(LAST_SEEN_RESOLUTION.total_seconds())} seconds"
+SESSION_COLUMN_COUNT = 8
+SESSION_FROM = "users JOIN sessions ON sessions.user_id = users.id"
+SESSION_WHERE = "sessions.token_hash = $1 AND sessions.expires_at > now() AND users.blocked_at IS NULL"
+SESSION_LOOKUP = f"SELECT {SESSION_COLUMNS} FROM {SESSION_FROM} WHERE {SESSION_WHERE}"
+_TOUCH_SESSION = "UPDATE sessions SET last_seen_at = now() WHERE id = %s"
 
 
-def _customer_by_session(token: str) -> Customer | None:
-    with autocommit.connect() as connection:
-        row = connection.exec_driver_sql(
-            _SESSION_LOOKUP, {"token_hash": hash_token(token), "resolution": _RESOLUTION}).first()
-        if row is None:
-            return None
-        *fields, session_id, seen_long_ago = row
-        if seen_long_ago:
-            connection.exec_driver_sql(_TOUCH_SESSION, {"session_id": session_id})
+def customer_from(row: tuple) -> Customer:
+    """The Customer of a row that starts with SESSION_COLUMNS; notes the visit at most once a minute."""
+    *fields, session_id, seen_long_ago = row[:SESSION_COLUMN_COUNT]
+    if seen_long_ago:
+        autocommit.run(_TOUCH_SESSION, (session_id,))
     return Customer(*fields)
 
 
-def _adopt_legacy_cookie(token: str) -> Customer | None:
+def adopt_legacy_cookie(token: str) -> Customer | None:
     """An imported user's old `users.cookie` works once more, then lives on as a hashed session."""
     # A legacy cookie two users share (old data allows it) identifies nobody: it is not adopted.
     sharer = aliased(User)
@@ -102,7 +104,8 @@ def _adopt_legacy_cookie(token: str) -> Customer | None:
     ).scalar_one_or_none()
     if user_id is None:
         # A concurrent request may have just moved this very cookie into `sessions`.
-        return _customer_by_session(token)
+        rows = autocommit.fetch("oxnack_session_lookup", SESSION_LOOKUP, (hash_token(token),))
+        return customer_from(rows[0]) if rows else None
     db.session.add(UserSession(user_id=user_id, token_hash=hash_token(token),
                                expires_at=datetime.now(timezone.utc) + lifetime()))
     db.session.commit()

@@ -21,6 +21,10 @@ class Quote:
     price: Decimal  # what is charged: base minus the discount, rounded down to whole units
 
 
+# Every setting a quote reads (callers that keep quotes key them on these).
+PRICE_SETTINGS = ("PR_CORE", "PR_RAM", "PR_HDD", "MIN_CORE", "MX_CORE", "MIN_RAM", "MX_RAM", "MIN_HDD", "MX_HDD")
+
+
 def _setting(name: str) -> Decimal:
     return Decimal(str(current_app.config[name]))
 

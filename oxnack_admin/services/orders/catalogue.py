@@ -20,6 +20,10 @@ def operating_systems() -> list[str]:
     return list(current_app.config["OS_TEMPLATES"])
 
 
+PARAMETER_SETTINGS = ("PR_RAM", "PR_HDD", "PR_CORE", "PR_IP", "MX_RAM", "MX_CORE", "MX_HDD", "MIN_RAM", "MIN_CORE",
+                      "MIN_HDD")
+
+
 def parameters() -> dict[str, int]:
     """Unit prices and limits under the legacy /parametrs names."""
     config = current_app.config

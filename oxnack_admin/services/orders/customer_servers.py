@@ -1,28 +1,48 @@
 """A customer's servers as the legacy "my services" page reads them."""
 import re
+from collections import namedtuple
 from datetime import date, datetime, timezone
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 
 from oxnack_admin.extensions import autocommit, db
 from oxnack_admin.models import Server
 from oxnack_admin.models.enums import LifecycleState, ServerStatus
 from oxnack_admin.services.orders import catalogue
+from oxnack_admin.services.accounts import sessions
 from oxnack_admin.services.accounts.sessions import Customer
 
-# Read on every "my services" page: plain SQL on the autocommit pool, like the session lookup.
-_SERVICES_OF = (
-    "SELECT id, status, lifecycle_state, os, cores, ram, hdd, ips, country, rented_at, paid_until FROM servers"
-    " WHERE username = %(username)s AND busy IS TRUE ORDER BY id"
+# Read on every "my services" page: prepared plain SQL on the autocommit pool, like the session
+# lookup; with the session lookup in the same statement when the page asks for both.
+SERVICE_COLUMNS = ("id", "status", "lifecycle_state", "os", "cores", "ram", "hdd", "ips", "country", "rented_at", "paid_until")
+ServiceRow = namedtuple("ServiceRow", SERVICE_COLUMNS)
+_SERVICES_OF = (f"SELECT {', '.join(SERVICE_COLUMNS)} FROM servers WHERE username = $1 AND busy IS TRUE"
+                " ORDER BY id")
+_SESSION_WITH_SERVICES = (
+    f"SELECT {sessions.SESSION_COLUMNS}, {', '.join(f'servers.{column}' for column in SERVICE_COLUMNS)}"
+    f" FROM {sessions.SESSION_FROM}"
+    " LEFT JOIN servers ON servers.username = users.username AND servers.busy IS TRUE"
+    f" WHERE {sessions.SESSION_WHERE} ORDER BY servers.id"
 )
 
 
-def servers_of(customer: Customer) -> list[Row]:
+def servers_of(customer: Customer) -> list[ServiceRow]:
     """Servers sold to this customer, in id order, with the columns service_view() reads."""
     if not customer.username:
         return []
-    with autocommit.connect() as connection:
-        return list(connection.exec_driver_sql(_SERVICES_OF, {"username": customer.username}))
+    return [ServiceRow(*row) for row in autocommit.fetch("oxnack_services_of", _SERVICES_OF, (customer.username,))]
+
+
+def signed_in_services(token: str | None) -> tuple[Customer | None, list[ServiceRow]]:
+    """The customer of a session cookie token and their servers, in one round trip."""
+    if not sessions.plausible_token(token):
+        return None, []
+    rows = autocommit.fetch("oxnack_session_services", _SESSION_WITH_SERVICES, (sessions.hash_token(token),))
+    if not rows:
+        customer = sessions.adopt_legacy_cookie(token)
+        return customer, servers_of(customer) if customer else []
+    width = sessions.SESSION_COLUMN_COUNT
+    return sessions.customer_from(rows[0]), [ServiceRow(*row[width:]) for row in rows if row[width] is not None]
 
 
 def owned_server(customer: Customer, server_id: int) -> Server | None:
@@ -33,12 +53,13 @@ def owned_server(customer: Customer, server_id: int) -> Server | None:
                                                   Server.busy.is_(True)))
 
 
-def services_view(customer: Customer) -> list[dict]:
+def services_view(customer: Customer, servers: list[ServiceRow] | None = None) -> list[dict]:
     """The /user_services list: legacy keys plus the spellings and fields the site reads."""
-    return [service_view(server, customer) for server in servers_of(customer)]
+    servers = servers_of(customer) if servers is None else servers
+    return [service_view(server, customer) for server in servers]
 
 
-def service_view(server: Server | Row, owner: Customer) -> dict:
+def service_view(server: Server | ServiceRow, owner: Customer) -> dict:
     ips = [ip.strip() for ip in server.ips or [] if ip and ip.strip()]  # legacy arrays: NULLs, spaces
     return {
         "id": server.id,

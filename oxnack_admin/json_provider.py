@@ -1,0 +1,33 @@
+"""Flask's JSON answers encoded by orjson: the same JSON as Flask's encoder, a few times faster.
+
+Same keys in the same (sorted) order, Decimal as a string, dates as HTTP dates, dataclasses as
+objects, as Flask's DefaultJSONProvider does. Anything orjson refuses (an integer beyond 64
+bits, say) falls back to Flask's encoder. Request bodies are still parsed by the standard
+library, whose leniency (NaN, huge integers) the endpoints' validation was written against.
+"""
+import orjson
+from flask.json.provider import DefaultJSONProvider, _default as _fallback
+
+# Datetimes (HTTP dates) and dataclasses (asdict, then sorted) go to Flask's _default().
+OPTIONS = (orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+           | orjson.OPT_PASSTHROUGH_DATACLASS)
+
+
+class OrjsonProvider(DefaultJSONProvider):
+    def dumps(self, obj, **kwargs) -> str:
+        if kwargs:
+            return super().dumps(obj, **kwargs)
+        try:
+            return orjson.dumps(obj, default=_fallback, option=OPTIONS).decode()
+        except TypeError:  # orjson.JSONEncodeError: beyond what orjson encodes
+            return super().dumps(obj)
+
+    def response(self, *args, **kwargs):
+        obj = self._prepare_response_obj(args, kwargs)
+        if self._app.debug:  # pretty-printed, as Flask does in debug mode
+            return super().response(obj)
+        try:
+            body = orjson.dumps(obj, default=_fallback, option=OPTIONS)
+        except TypeError:
+            return super().response(obj)
+        return self._app.response_class(body + b"\n", mimetype=self.mimetype)
