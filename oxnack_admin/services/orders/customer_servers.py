@@ -79,7 +79,7 @@ def service_view(server: Server | ServiceRow, owner: Customer) -> dict:
     }
 
 
-def _status(server: Server | Row) -> str:
+def _status(server: Server | ServiceRow) -> str:
     """"suspended" while the rental is unpaid (the VM is stopped), else the power state."""
     if server.lifecycle_state == LifecycleState.SUSPENDED:
         return LifecycleState.SUSPENDED.value
