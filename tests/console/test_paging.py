@@ -14,6 +14,10 @@ def customers(app):
     db.session.execute(text(
         "INSERT INTO users (mail, balance, username) SELECT CASE WHEN n % 3 = 0 THEN NULL ELSE"
         " 'pager' || (n * 7 % 23) || '@example.com' END, n % 4, 'p' || n FROM generate_series(1, 23) AS n"))
+    # Their balances are opening adjustments in the ledger, so the ledger still sums to every balance.
+    db.session.execute(text(
+        "INSERT INTO transactions (user_id, username, type, amount, status, discription)"
+        " SELECT id, username, 'adjustment', balance, 'CONFIRMED', 'test opening balance' FROM users WHERE balance <> 0"))
     db.session.commit()
 
 
