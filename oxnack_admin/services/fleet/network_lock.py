@@ -17,8 +17,9 @@ from sqlalchemy.exc import OperationalError
 
 from oxnack_admin.clients.errors import TransientRemoteError
 from oxnack_admin.extensions import db
+from oxnack_admin.services.ops import advisory_locks
 
-LOCK_CLASS = 7302  # first key of the advisory lock (7301 is the provisioning runs'); the second is 0
+LOCK_CLASS = advisory_locks.PFSENSE_CHANGES  # the one pfSense lock: (this, 0)
 WAIT_SECONDS = 120  # how long a change waits for the one before it (a few calls of PFSENSE_TIMEOUT)
 
 

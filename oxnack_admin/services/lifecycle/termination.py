@@ -7,12 +7,11 @@ remove its pfSense objects, then return the row to the pool. A retry resumes at 
 not done. While a wipe runs the row is sold to nobody and offered to nobody (busy, no owner);
 a wipe that fails for good flags the row (`attention`) until staff retry it.
 """
-import contextlib
 import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from oxnack_admin.clients.errors import PermanentRemoteError
 from oxnack_admin.extensions import db
@@ -21,14 +20,14 @@ from oxnack_admin.models.enums import LifecycleState, RunState, ServerStatus, Wi
 from oxnack_admin.services.fleet import hypervisor, vm_locks
 from oxnack_admin.services.fleet.release import remove_network, return_to_pool
 from oxnack_admin.services.lifecycle import clock, history
-from oxnack_admin.services.ops import queueing
+from oxnack_admin.services.ops import advisory_locks, queueing
 from oxnack_admin.services.ops.retryable import describe, is_transient
 from oxnack_admin.services.staff import audit
 
 log = logging.getLogger(__name__)
 
 JOB = "jobs.lifecycle.wipe_server"
-ADVISORY_LOCK_CLASS = 7302  # first key of the wipes' advisory locks; the second is the wipe id
+ADVISORY_LOCK_CLASS = advisory_locks.SERVER_WIPE  # first key of the wipes' advisory locks; the second is the wipe id
 UNFINISHED = (RunState.PENDING, RunState.RUNNING, RunState.FAILED)
 
 
@@ -112,7 +111,7 @@ def resume_stuck_wipes(older_than_minutes: float | None = None) -> list[int]:
 
 def carry_out(wipe_id: int, *, last_attempt: bool = True) -> ServerWipe | None:
     """Carry the wipe on from its first step not done; commits each step, raises when one fails."""
-    with _exclusive(wipe_id) as ours:
+    with advisory_locks.try_exclusive(ADVISORY_LOCK_CLASS, wipe_id) as ours:
         if not ours:
             log.info("wipe %s is being carried out by another worker", wipe_id)
             return None
@@ -235,18 +234,3 @@ def _take_vm_lock(wipe: ServerWipe) -> str:
     raise VmBusy(f"VM {wipe.server_id} is busy ({held_by or 'locked'}); the wipe will try again")
 
 
-@contextlib.contextmanager
-def _exclusive(wipe_id: int):
-    """Session-level advisory lock on its own connection: dies with a killed worker."""
-    connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-    try:
-        ours = connection.scalar(text("SELECT pg_try_advisory_lock(:kind, :id)"),
-                                 {"kind": ADVISORY_LOCK_CLASS, "id": wipe_id})
-        try:
-            yield bool(ours)
-        finally:
-            if ours:
-                connection.execute(text("SELECT pg_advisory_unlock(:kind, :id)"),
-                                   {"kind": ADVISORY_LOCK_CLASS, "id": wipe_id})
-    finally:
-        connection.close()

@@ -6,14 +6,13 @@ where the last attempt stopped. Two guards keep attempts apart: a PostgreSQL adv
 run, held on its own connection so it dies with a killed worker, and the per-VM Redis lock
 shared with power actions.
 """
-import contextlib
 import logging
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from flask import current_app
 from rq import Retry
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProvisioningRun, ProvisioningStep, Server, Transaction, User
@@ -21,7 +20,7 @@ from oxnack_admin.models.enums import PROVISIONING_STEPS, LifecycleState, RunSta
 from oxnack_admin.services.staff import audit
 from oxnack_admin.services.money import ledger
 from oxnack_admin.services.mail import mail
-from oxnack_admin.services.ops import queueing
+from oxnack_admin.services.ops import advisory_locks, queueing
 from oxnack_admin.services.fleet import vm_locks
 from oxnack_admin.services.provisioning.steps import STEPS, Facts, StepContext
 from oxnack_admin.services.ops.retryable import describe, is_transient
@@ -30,7 +29,7 @@ from oxnack_admin.services.fleet.release import return_to_pool
 log = logging.getLogger(__name__)
 
 JOB = "jobs.provisioning.provision_server"
-ADVISORY_LOCK_CLASS = 7301  # first key of the runs' advisory locks; the second is the run id
+ADVISORY_LOCK_CLASS = advisory_locks.PROVISIONING_RUN  # first key of the runs' advisory locks; the second is the run id
 
 
 class VmBusy(Exception):
@@ -75,7 +74,7 @@ def advance(run_id: int, *, job_id: str | None = None, last_attempt: bool = True
     On a permanent failure, or a transient one on the `last_attempt`, the run is failed for good
     (refund, VM handled, customer told) before the error is raised again.
     """
-    with _exclusive(run_id) as ours:
+    with advisory_locks.try_exclusive(ADVISORY_LOCK_CLASS, run_id) as ours:
         if not ours:
             log.info("provisioning run %s is being carried out by another worker", run_id)
             return None
@@ -98,7 +97,7 @@ def advance(run_id: int, *, job_id: str | None = None, last_attempt: bool = True
 
 def fail_run(run_id: int, reason: str, *, transient: bool = False) -> ProvisioningRun:
     """Fail the run for good: refund once, handle the VM, tell the customer. Safe to call twice."""
-    with _exclusive(run_id) as ours:
+    with advisory_locks.try_exclusive(ADVISORY_LOCK_CLASS, run_id) as ours:
         if not ours:
             raise RetryRefused(f"provisioning run {run_id} is being carried out right now")
         return _give_up(run_id, reason, transient=transient)
@@ -294,24 +293,6 @@ def _take_vm_lock(run: ProvisioningRun) -> str:
         if token:
             return token
     raise VmBusy(f"VM {run.server_id} is busy ({held_by or 'locked'}); provisioning will try again")
-
-
-@contextlib.contextmanager
-def _exclusive(run_id: int):
-    """Yield True if this process now owns the run. Session-level advisory lock on a dedicated
-    connection: released when we finish, and by PostgreSQL itself when a worker is killed."""
-    connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-    try:
-        ours = connection.scalar(text("SELECT pg_try_advisory_lock(:kind, :id)"),
-                                 {"kind": ADVISORY_LOCK_CLASS, "id": run_id})
-        try:
-            yield bool(ours)
-        finally:
-            if ours:
-                connection.execute(text("SELECT pg_advisory_unlock(:kind, :id)"),
-                                   {"kind": ADVISORY_LOCK_CLASS, "id": run_id})
-    finally:
-        connection.close()
 
 
 def _now() -> datetime:
