@@ -15,6 +15,7 @@ from aiosmtpd.controller import Controller
 from jobs.worker import run_worker
 from oxnack_admin.simulator.pfsense import PfSenseSimulator
 from oxnack_admin.simulator.proxmox import ProxmoxSimulator
+from tests.support.config import config_overrides
 from tests.support.factories import make_server, make_user
 
 JOB_SETTINGS = {
@@ -45,16 +46,8 @@ def _keep_signal_handlers():
 @pytest.fixture
 def job_config(app):
     """The session app, reconfigured for this test; every key is restored afterwards."""
-    saved = {}
-
-    def set_config(**values):
-        for key, value in values.items():
-            saved.setdefault(key, app.config.get(key))
-            app.config[key] = value
-
-    set_config(**JOB_SETTINGS)
-    yield set_config
-    app.config.update(saved)
+    with config_overrides(app, **JOB_SETTINGS) as set_config:
+        yield set_config
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from sqlalchemy import text
 from oxnack_admin.extensions import db
 from oxnack_admin.models import Invoice
 from oxnack_admin.simulator.platega import PlategaSimulator
+from tests.support.config import config_overrides
 from tests.support.customers import login_cookie
 from tests.support.factories import make_user
 
@@ -32,15 +33,8 @@ def ledger_invariant(app):
 @pytest.fixture
 def pay_config(app):
     """Set app config for this test; every key is restored afterwards."""
-    saved = {}
-
-    def set_config(**values):
-        for key, value in values.items():
-            saved.setdefault(key, app.config.get(key))
-            app.config[key] = value
-
-    yield set_config
-    app.config.update(saved)
+    with config_overrides(app) as set_config:
+        yield set_config
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from oxnack_admin.models.enums import TransactionStatus
 from oxnack_admin.services.proxies import sync
 from oxnack_admin.services.staff import api_tokens
 from oxnack_admin.simulator.socks_upstream import SocksUpstreamSimulator
+from tests.support.config import config_overrides
 from tests.support.customers import COOKIE, sign_in
 from tests.support.factories import make_staff, make_user
 
@@ -29,16 +30,8 @@ SETTINGS = {"SOCKS_API_TIMEOUT": 2, "SOCKS_API_RETRIES": 1, "SOCKS_PRICE": Decim
 @pytest.fixture
 def settings(app):
     """Set app config for this test; every key is restored afterwards."""
-    saved = {}
-
-    def set_config(**values):
-        for key, value in values.items():
-            saved.setdefault(key, app.config.get(key))
-            app.config[key] = value
-
-    set_config(**SETTINGS)
-    yield set_config
-    app.config.update(saved)
+    with config_overrides(app, **SETTINGS) as set_config:
+        yield set_config
 
 
 @pytest.fixture
