@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test test-deps bench soak chromium clean-instance
+.PHONY: run test test-deps bench soak chromium wrk clean-instance
 
 run: $(VENV)/.runtime
 	$(PY) scripts/devstack.py
@@ -30,8 +30,12 @@ chromium:
 	@scripts/ensure_chromium.sh
 
 # `make bench BENCH_ARGS=--quick` for a short smoke run; see bench/classic_endpoints.py --help.
-bench: $(VENV)/.test
+bench: $(VENV)/.test wrk
 	$(PY) bench/classic_endpoints.py $(BENCH_ARGS)
+
+# The benches' load generator (Debian's package), installed with apt when missing.
+wrk:
+	@scripts/ensure_wrk.sh
 
 # Several app and worker hosts under load and faults, then the invariants (bench/soak/).
 # Options: make soak SOAK_ARGS="--duration 300 --seed 7" (or --short for about 30 s).

@@ -11,6 +11,7 @@ from decimal import Decimal
 # --- Runtime --------------------------------------------------------------------
 OXNACK_ENV = "production"  # "production" refuses default secrets; "development" for local work
 JSON_ENCODER = "orjson"  # "orjson" (a few times faster) or "stdlib" (Flask's own); the same JSON either way
+HOT_READS_ENABLED = True  # the catalogue, price, balance, mail and services reads skip Flask's request cycle; same answers
 LOG_LEVEL = "INFO"  # root log level; every line carries the request id
 PROXY_FIX_X_FOR = 0  # reverse proxies in front whose X-Forwarded-For to trust (per-IP limits, logs); 0 = none
 

@@ -9,13 +9,15 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, config)
     register_json(app)
-    register_proxy(app)
-    register_connection_close(app)
     register_logging(app)
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
     trim_request_hooks(app)
+    # WSGI layers, innermost first: the proxy's view of the client first, the hot reads last.
+    register_hot_reads(app)
+    register_connection_close(app)
+    register_proxy(app)
     return app
 
 
@@ -24,6 +26,13 @@ def register_json(app: Flask) -> None:
         from .json_provider import OrjsonProvider
 
         app.json = OrjsonProvider(app)
+
+
+def register_hot_reads(app: Flask) -> None:
+    """The hottest classic reads answered before Flask's request cycle (blueprints/hot_reads.py)."""
+    from .blueprints.hot_reads import register_hot_reads as register
+
+    register(app)
 
 
 def register_proxy(app: Flask) -> None:

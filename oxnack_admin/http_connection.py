@@ -38,6 +38,12 @@ class _CountingInput:
             return self._seen(self._stream.read())
         return self._seen(self._stream.read(size))
 
+    def readinto(self, buffer) -> int:
+        # Werkzeug's LimitedStream reads through readinto when the stream has one (io.BytesIO does).
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
     def readline(self, size: int = -1) -> bytes:
         return self._seen(self._stream.readline(size) if size and size > 0 else self._stream.readline())
 

@@ -23,11 +23,14 @@ class OrjsonProvider(DefaultJSONProvider):
             return super().dumps(obj)
 
     def response(self, *args, **kwargs):
-        obj = self._prepare_response_obj(args, kwargs)
+        return self._app.response_class(self.response_body(self._prepare_response_obj(args, kwargs)),
+                                        mimetype=self.mimetype)
+
+    def response_body(self, obj) -> bytes:
+        """The bytes of response(obj) (blueprints/hot_reads.py answers without a Response object)."""
         if self._app.debug:  # pretty-printed, as Flask does in debug mode
-            return super().response(obj)
+            return super().response(obj).get_data()
         try:
-            body = orjson.dumps(obj, default=_fallback, option=OPTIONS)
+            return orjson.dumps(obj, default=_fallback, option=OPTIONS) + b"\n"
         except TypeError:
-            return super().response(obj)
-        return self._app.response_class(body + b"\n", mimetype=self.mimetype)
+            return super().response(obj).get_data()

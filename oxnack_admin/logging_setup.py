@@ -10,7 +10,11 @@ _ENVIRON_KEY = "oxnack.request_id"
 
 def request_id() -> str:
     """This request's id: a proxy's when short and printable, else 16 random hex digits; made once."""
-    environ = request.environ
+    return request_id_of(request.environ)
+
+
+def request_id_of(environ: dict) -> str:
+    """request_id() of the request with this WSGI environ (also for answers made outside Flask)."""
     found = environ.get(_ENVIRON_KEY)
     if found is None:
         incoming = environ.get("HTTP_X_REQUEST_ID", "")

@@ -65,6 +65,12 @@ def remember_cookie_on_console_only(app: Flask, login_manager) -> None:
     app.after_request_funcs[CONSOLE_BLUEPRINT] = [*moved, *app.after_request_funcs.get(CONSOLE_BLUEPRINT, [])]
 
 
+def has_header(headers, name: str) -> bool:
+    """`name in headers`, without the exception (and its cost) Werkzeug's lookup raises on a miss."""
+    name = name.lower()
+    return any(key.lower() == name for key, _ in headers)
+
+
 class ExactOriginCors:
     """CORS for the legacy site: its exact origins with credentials, headers built once.
 
@@ -74,42 +80,50 @@ class ExactOriginCors:
     """
 
     def init_app(self, app: Flask) -> None:
-        origins = [origin for origin in app.config["CORS_ORIGINS"] if origin != "*"]
-        by_origin = {origin.casefold(): origin for origin in origins}
-        vary = len(origins) > 1  # flask-cors says Vary: Origin only when the answer can vary
-        # Without an Origin header flask-cors "always sends" the first configured origin (sorted).
-        no_origin = [("Access-Control-Allow-Origin", origin) for origin in sorted(origins)[:1]]
-        if no_origin:
-            no_origin.append(("Access-Control-Allow-Credentials", "true"))
-            if vary:
-                no_origin.append(("Vary", "Origin"))
+        headers_for = app.extensions["cors_headers"] = CorsHeaders(app.config["CORS_ORIGINS"])
 
         def add_cors_headers(response: Response) -> Response:
             environ = request.environ
             if environ.get("PATH_INFO", "").startswith(CORS_EXCLUDED_PREFIXES) \
-                    or "Access-Control-Allow-Origin" in response.headers:
+                    or has_header(response.headers, "Access-Control-Allow-Origin"):
                 return response
-            origin = environ.get("HTTP_ORIGIN")
-            if not origin:
-                response.headers.extend(no_origin)
-                return response
-            if origin.casefold() not in by_origin:
-                return response
-            headers = response.headers
-            headers.add("Access-Control-Allow-Origin", origin)
-            headers.add("Access-Control-Allow-Credentials", "true")
-            if environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK") == "true":
-                headers.add("Access-Control-Allow-Private-Network", "false")
-            if environ["REQUEST_METHOD"] == "OPTIONS":
-                _add_preflight_headers(headers, environ)
-            if vary:
-                headers.add("Vary", "Origin")
+            response.headers.extend(headers_for(environ))
             return response
 
         app.after_request(add_cors_headers)
 
 
-def _add_preflight_headers(headers, environ: dict) -> None:
+class CorsHeaders:
+    """`headers_for(environ)`: the CORS headers of an answer to that request, for the configured origins."""
+
+    def __init__(self, configured: list[str]):
+        origins = [origin for origin in configured if origin != "*"]
+        self.by_origin = {origin.casefold(): origin for origin in origins}
+        self.vary = len(origins) > 1  # flask-cors says Vary: Origin only when the answer can vary
+        # Without an Origin header flask-cors "always sends" the first configured origin (sorted).
+        self.no_origin = [("Access-Control-Allow-Origin", origin) for origin in sorted(origins)[:1]]
+        if self.no_origin:
+            self.no_origin.append(("Access-Control-Allow-Credentials", "true"))
+            if self.vary:
+                self.no_origin.append(("Vary", "Origin"))
+
+    def __call__(self, environ: dict) -> list[tuple[str, str]]:
+        origin = environ.get("HTTP_ORIGIN")
+        if not origin:
+            return self.no_origin
+        if origin.casefold() not in self.by_origin:
+            return []
+        headers = [("Access-Control-Allow-Origin", origin), ("Access-Control-Allow-Credentials", "true")]
+        if environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK") == "true":
+            headers.append(("Access-Control-Allow-Private-Network", "false"))
+        if environ["REQUEST_METHOD"] == "OPTIONS":
+            _add_preflight_headers(headers, environ)
+        if self.vary:
+            headers.append(("Vary", "Origin"))
+        return headers
+
+
+def _add_preflight_headers(headers: list, environ: dict) -> None:
     method = environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD", "").upper()
     if not method or method not in CORS_METHODS:  # flask-cors tests `in` on the joined string
         return
@@ -117,5 +131,5 @@ def _add_preflight_headers(headers, environ: dict) -> None:
     if requested:
         allowed = ", ".join(sorted(name.strip() for name in requested.split(",")))
         if allowed:
-            headers.add("Access-Control-Allow-Headers", allowed)
-    headers.add("Access-Control-Allow-Methods", CORS_METHODS)
+            headers.append(("Access-Control-Allow-Headers", allowed))
+    headers.append(("Access-Control-Allow-Methods", CORS_METHODS))

@@ -9,11 +9,13 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from ..extensions import csrf, db, limiter
+from ..request_hooks import has_header
 from ..models import User
 from oxnack_admin.services.accounts import sessions
 from oxnack_admin.services.accounts.customers import is_storable
 
 ErrorShape = Callable[[str], dict]
+VARY_BY_ORIGIN = ("Vary", "Origin")
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 GENERIC_MESSAGES = {400: "bad request", 401: "unauthorized", 403: "forbidden", 404: "not found",
                     405: "method not allowed", 413: "request body too large", 429: "too many requests",
@@ -93,7 +95,10 @@ def _refuse_oversized_body() -> None:
 
 def _vary_by_origin(response: Response) -> Response:
     # CORS headers depend on Origin; flask-cors only says so when several origins are configured.
-    response.vary.add("Origin")
+    if has_header(response.headers, "Vary"):
+        response.vary.add("Origin")  # merged into the existing header, as Werkzeug does
+    else:
+        response.headers.add(*VARY_BY_ORIGIN)  # the same header, without parsing a set that is not there
     return response
 
 

@@ -5,7 +5,7 @@ settings it reads (and of its arguments); a changed setting simply makes a new e
 """
 from collections.abc import Callable, Hashable
 
-from flask import Response, current_app
+from flask import Flask, Response, current_app
 
 MAX_ENTRIES = 512  # per answer and app: a few settings values times the order shapes within the limits
 
@@ -26,9 +26,7 @@ class SettingsAnswer:
 
     def response(self, *args: Hashable) -> Response:
         app = current_app._get_current_object()
-        config = app.config
-        key = (*(_frozen(config[name]) for name in self.settings), *args)
-        bodies = app.extensions.setdefault(f"settings_answer:{self.name}", {})
+        bodies, key = self._entries(app, args)
         body = bodies.get(key)
         if body is None:
             body = app.json.response(self.build(*args)).get_data()  # errors raised here are not kept
@@ -36,3 +34,16 @@ class SettingsAnswer:
                 bodies.clear()
             bodies[key] = body
         return app.response_class(body, mimetype=app.json.mimetype)
+
+    def cached_body(self, app: Flask, *args: Hashable) -> bytes | None:
+        """The encoded answer if a request already made it for `app`'s current settings, else None.
+
+        Needs no app context: blueprints/hot_reads.py answers from it before Flask's request cycle.
+        """
+        bodies, key = self._entries(app, args)
+        return bodies.get(key)
+
+    def _entries(self, app: Flask, args: tuple) -> tuple[dict, tuple]:
+        config = app.config
+        key = (*(_frozen(config[name]) for name in self.settings), *args)
+        return app.extensions.setdefault(f"settings_answer:{self.name}", {}), key

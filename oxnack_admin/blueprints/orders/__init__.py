@@ -97,6 +97,11 @@ def user_services():
     customer, servers = customer_servers.signed_in_services(request.cookies.get(sessions.COOKIE_NAME))
     if customer is None:
         raise ClassicError(401, "Unrecognized")
+    return services_answer(customer, servers)
+
+
+def services_answer(customer: sessions.Customer, servers: list) -> dict:
+    """The answer alone, for the view above and blueprints/hot_reads.py."""
     services = customer_servers.services_view(customer, servers)
     if not services:
         raise ClassicError(404, "NOT")

@@ -65,8 +65,13 @@ def customer_for_token(token: str | None) -> Customer | None:
     """The signed-in, unblocked customer for a cookie token, or None. One indexed query."""
     if not plausible_token(token):
         return None
+    return session_customer(token) or adopt_legacy_cookie(token)
+
+
+def session_customer(token: str) -> Customer | None:
+    """customer_for_token() of a plausible token, without adopting a legacy cookie (reads only)."""
     rows = autocommit.fetch("oxnack_session_lookup", SESSION_LOOKUP, (hash_token(token),))
-    return customer_from(rows[0]) if rows else adopt_legacy_cookie(token)
+    return customer_from(rows[0]) if rows else None
 
 
 # Plain SQL on the autocommit pool, prepared once per connection: this runs on nearly every

@@ -33,12 +33,17 @@ def servers_of(customer: Customer) -> list[ServiceRow]:
     return [ServiceRow(*row) for row in autocommit.fetch("oxnack_services_of", _SERVICES_OF, (customer.username,))]
 
 
-def signed_in_services(token: str | None) -> tuple[Customer | None, list[ServiceRow]]:
-    """The customer of a session cookie token and their servers, in one round trip."""
+def signed_in_services(token: str | None, *, adopt_legacy: bool = True) -> tuple[Customer | None, list[ServiceRow]]:
+    """The customer of a session cookie token and their servers, in one round trip.
+
+    With adopt_legacy=False a token that opens no session is simply nobody (no write).
+    """
     if not sessions.plausible_token(token):
         return None, []
     rows = autocommit.fetch("oxnack_session_services", _SESSION_WITH_SERVICES, (sessions.hash_token(token),))
     if not rows:
+        if not adopt_legacy:
+            return None, []
         customer = sessions.adopt_legacy_cookie(token)
         return customer, servers_of(customer) if customer else []
     width = sessions.SESSION_COLUMN_COUNT

@@ -1,0 +1,198 @@
+"""The hottest classic reads, answered before Flask's request cycle, byte for byte as Flask answers them.
+
+The rent page asks for the catalogue on every visit and for a price on every slider move; every
+page of the site asks for the balance, the mail or the services. Under gunicorn, Flask's cycle
+around them (request and app contexts, routing, a dozen hooks, a Response object) cost more
+than the answer itself (README, "Performance"). Here each is a function from the WSGI environ to
+(status, body), sent with the headers the app's hooks add to every classic answer: Vary, CORS,
+X-Request-ID.
+
+Whatever such a function does not answer goes on to Flask untouched, which answers it as
+always: another method or path, a body where none belongs, a cookie that opens no session (it
+may be a legacy cookie to adopt), a promocode to look up, an answer not cached yet, an
+exception. A route with a rate limit, or limits on every route, is never answered here.
+tests/classic/test_hot_reads.py compares every answer with Flask's own.
+"""
+import io
+import logging
+from collections.abc import Callable
+
+from flask import Flask
+from flask_limiter.util import get_qualified_name
+from werkzeug.http import HTTP_STATUS_CODES, parse_cookie
+
+from oxnack_admin.extensions import limiter
+from oxnack_admin.logging_setup import REQUEST_ID_HEADER, request_id_of
+from oxnack_admin.services.accounts import sessions
+from oxnack_admin.services.money import promocodes
+from oxnack_admin.services.orders import customer_servers
+from . import account, orders
+from .classic import VARY_BY_ORIGIN, ClassicError
+from .orders import bodies
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 4096  # a price request is about 60 bytes; anything larger goes to Flask (and its 413)
+Answer = tuple[int, bytes] | None  # None: let Flask answer
+Read = Callable[[Flask, dict], Answer]
+
+
+# What the app's and these blueprints' request hooks do to a hot read's answer is what
+# HotReads adds itself (CSRF: exempt blueprints; the size check: no body or a small one; the
+# limiter's hooks: no limit was met). A hook not in this list turns the hot reads off.
+KNOWN_HOOKS = {"csrf_protect", "_refuse_oversized_body", "_vary_by_origin", "add_cors_headers", "echo_request_id",
+               "run_if_a_limit_was_checked"}
+HOT_BLUEPRINTS = (None, "orders", "account")
+
+
+def register_hot_reads(app: Flask) -> None:
+    """Put the hot reads in front of Flask, for the routes no rate limit applies to."""
+    if not app.config["HOT_READS_ENABLED"]:
+        return
+    unknown = unknown_hooks(app)
+    if unknown:
+        log.warning("hot reads off: request hooks they do not reproduce: %s", ", ".join(unknown))
+        return
+    reads = {key: read for key, read in READS.items() if not is_rate_limited(app, *key)}
+    if reads:
+        app.wsgi_app = HotReads(app, app.wsgi_app, reads)
+
+
+def unknown_hooks(app: Flask) -> list[str]:
+    """Request hooks on the hot reads' routes whose effect HotReads does not reproduce."""
+    registries = (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs,
+                  app.url_value_preprocessors)
+    names = [getattr(hook, "__name__", repr(hook)) for registry in registries for scope in HOT_BLUEPRINTS
+             for hook in registry.get(scope, [])]
+    return [name for name in names if name not in KNOWN_HOOKS]
+
+
+class HotReads:
+    """WSGI middleware: `reads[(method, path)]` answers what it can; Flask (`next_app`) the rest."""
+
+    def __init__(self, app: Flask, next_app, reads: dict[tuple[str, str], Read]):
+        self.app, self.next_app, self.reads = app, next_app, reads
+        self.cors_headers = app.extensions["cors_headers"]
+
+    def __call__(self, environ, start_response):
+        read = self.reads.get((environ["REQUEST_METHOD"], environ.get("PATH_INFO")))
+        if read is None:
+            return self.next_app(environ, start_response)
+        try:
+            answer = read(self.app, environ)
+        except Exception as error:  # Flask answers it as always (and logs it if it fails there too)
+            log.debug("hot read of %s left to Flask: %s", environ.get("PATH_INFO"), type(error).__name__)
+            answer = None
+        if answer is None:
+            return self.next_app(environ, start_response)
+        status, body = answer
+        # The order Flask's hooks add them in: the blueprint's Vary, then CORS, then the request id.
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))), VARY_BY_ORIGIN,
+                   *self.cors_headers(environ), (REQUEST_ID_HEADER, request_id_of(environ))]
+        start_response(f"{status} {HTTP_STATUS_CODES[status].upper()}", headers)
+        return [body]
+
+
+def is_rate_limited(app: Flask, method: str, path: str) -> bool:
+    """Would a rate limit apply to this route (its own, or one on every route)?"""
+    manager = limiter.limit_manager
+    if app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION") \
+            or manager._default_limits or manager._application_limits:
+        return True
+    endpoint, _ = app.url_map.bind("hot-reads.invalid").match(path, method=method)
+    view = app.view_functions[endpoint]
+    with app.app_context():
+        return bool(manager.decorated_limits(get_qualified_name(view)))
+
+
+# --- The reads ----------------------------------------------------------------------------
+
+def _has_body(environ: dict) -> bool:
+    return environ.get("CONTENT_LENGTH", "") not in ("", "0") or "HTTP_TRANSFER_ENCODING" in environ
+
+
+def _cached(answer) -> Read:
+    """A settings-only answer, once a request through Flask has encoded it."""
+    def read(app: Flask, environ: dict) -> Answer:
+        if _has_body(environ):
+            return None
+        body = answer.cached_body(app)
+        return None if body is None else (200, body)
+
+    return read
+
+
+def _encode(app: Flask, payload: dict) -> bytes:
+    encode = getattr(app.json, "response_body", None)
+    return encode(payload) if encode else app.json.response(payload).get_data()
+
+
+def _classic_error(app: Flask, blueprint, error: ClassicError) -> tuple[int, bytes]:
+    return error.status, _encode(app, blueprint.shape(error.message))
+
+
+def _session_token(environ: dict) -> str | None:
+    if _has_body(environ) or "HTTP_COOKIE" not in environ:
+        return None
+    token = parse_cookie(environ).get(sessions.COOKIE_NAME)  # the parser (and rules) of request.cookies
+    return token if sessions.plausible_token(token) else None
+
+
+def _customer_read(answer: Callable[[sessions.Customer], dict]) -> Read:
+    def read(app: Flask, environ: dict) -> Answer:
+        token = _session_token(environ)
+        if token is None:
+            return None
+        with app.app_context():
+            customer = sessions.session_customer(token)
+            return None if customer is None else (200, _encode(app, answer(customer)))
+
+    return read
+
+
+def read_services(app: Flask, environ: dict) -> Answer:
+    token = _session_token(environ)
+    if token is None:
+        return None
+    with app.app_context():
+        customer, servers = customer_servers.signed_in_services(token, adopt_legacy=False)
+        if customer is None:
+            return None
+        try:
+            return 200, _encode(app, orders.services_answer(customer, servers))
+        except ClassicError as error:  # 404 "NOT": no servers
+            return _classic_error(app, orders.bp, error)
+
+
+def read_price(app: Flask, environ: dict) -> Answer:
+    length = environ.get("CONTENT_LENGTH", "")
+    limit = min(MAX_BODY, app.config.get("MAX_CONTENT_LENGTH") or MAX_BODY)
+    if not length.isdigit() or int(length) > limit or "HTTP_TRANSFER_ENCODING" in environ:
+        return None
+    data = environ["wsgi.input"].read(int(length))
+    environ["wsgi.input"] = io.BytesIO(data)  # Flask reads the same bytes if it answers after all
+    if len(data) < int(length):
+        return None
+    try:
+        body = app.json.loads(data)  # what request.get_json(force=True, silent=True) does
+    except ValueError:
+        body = None
+    try:
+        shape, promo = bodies.quote_from(body if isinstance(body, dict) else None)
+    except ClassicError as error:
+        return _classic_error(app, orders.bp, error)
+    if promocodes.normalize(promo) is not None:
+        return None  # a code to look up: Flask's view does
+    price = orders.PRICES.cached_body(app, shape, 0)
+    return None if price is None else (200, price)
+
+
+READS: dict[tuple[str, str], Read] = {
+    ("GET", "/parametrs"): _cached(orders.PARAMETERS),
+    ("GET", "/countries"): _cached(orders.COUNTRIES),
+    ("GET", "/osystems"): _cached(orders.OPERATING_SYSTEMS),
+    ("POST", "/calc_price"): read_price,
+    ("GET", "/get_balance"): _customer_read(account.balance_answer),
+    ("GET", "/get_mail"): _customer_read(account.mail_answer),
+    ("GET", "/user_services"): read_services,
+}
