@@ -1,17 +1,21 @@
 """Throughput and latency of the classic endpoints, each as a ratio to the old services' yardstick.
 
 Starts PostgreSQL and Redis (embedded, or the ones named by BENCH_DATABASE_URL /
-BENCH_REDIS_URL), migrates a fresh database and seeds a customer with a server. Then, under
-the same WSGI server and worker settings, serves three apps side by side: the reference (plain
-Flask + flask-cors answering the old /parametrs constant, bench/reference_app.py), ours with
-the production rate limits, and ours with rate limiting off. Each endpoint is driven with wrk
-(2 threads, 64 connections, on this same machine), interleaved: reference, ours (limits on),
-ours (limits off), endpoint after endpoint, round after round, so a ratio compares runs
-seconds apart. Several --server values are measured one after the other, each with its own
-reference. Prints median req/s, p50/p99 and the ratio to the reference. Asserts nothing.
+BENCH_REDIS_URL), migrates a fresh database and seeds a customer with a server; then a second,
+large database: the same customer among 10^5 users, 10^6 sessions, 10^5 servers, 10^6
+transactions and 10^5 mail rows (bench/large_database.py's seed, about a minute; skipped with
+--small-only). Under the same WSGI server and worker settings it serves side by side: the
+reference (plain Flask + flask-cors answering the old /parametrs constant,
+bench/reference_app.py), ours with the production rate limits, ours with rate limiting off, and
+ours with the production limits on the large database. Each endpoint is driven with wrk (2
+threads, 64 connections, on this same machine), interleaved: reference, then each of ours,
+endpoint after endpoint, round after round, so a ratio compares runs seconds apart. Several
+--server values are measured one after the other, each with its own reference. Prints median
+req/s, p50/p99, the ratio to the reference and, for the large database, to the small one.
+Asserts nothing.
 
-    .venv/bin/python bench/classic_endpoints.py [--quick] [--rounds 2] [--duration 5]
-        [--server gunicorn-sync --server granian ...] [--workers 4] [--threads 4]
+    .venv/bin/python bench/classic_endpoints.py [--quick] [--rounds 3] [--duration 5] [--small-only]
+        [--server gunicorn-sync --server granian ...] [--workers 4] [--threads 4] [--scale 1.0]
 """
 import argparse
 import contextlib
@@ -33,19 +37,31 @@ ENDPOINTS = [
     ("GET /osystems", "GET", "/osystems", None, False, 1.0, None),
     ("POST /calc_price", "POST", "/calc_price", {"core": 2, "ram": 2, "ssd": 20, "promo": "NOT"}, False, 1.0, None),
 ]
-VARIANTS = {"limits on": "1", "limits off": "0"}  # OXNACK_RATELIMIT_ENABLED
+VARIANTS = {"limits on": "1", "limits off": "0"}  # OXNACK_RATELIMIT_ENABLED, on the small database
+LARGE = "large db"  # limits on, on the large database
 
 
 def main() -> int:
     options = parse_arguments()
     if shutil.which("wrk") is None:
-        print("wrk is not installed: apt-get install wrk", file=sys.stderr)
+        print("wrk is not installed: apt-get install wrk (make bench installs it)", file=sys.stderr)
         return 2
-    with data_servers() as (database_url, redis_url):
+    with contextlib.ExitStack() as stack:
+        database_url, redis_url = stack.enter_context(data_servers())
         env = app_environment(database_url, redis_url, CORS_ORIGINS=ORIGIN)
         seed_small(env)
-        results = measure(options, env)
-    print_report(options, results)
+        envs = {variant: dict(env, OXNACK_RATELIMIT_ENABLED=enabled) for variant, enabled in VARIANTS.items()}
+        if not options.small_only:
+            import large_database
+
+            large_url = stack.enter_context(large_database.large_database(database_url))
+            envs[LARGE] = app_environment(large_url, redis_url, CORS_ORIGINS=ORIGIN, RATELIMIT_ENABLED="1")
+            seed_small(envs[LARGE])
+            print(f"seeding the large database ({options.scale:g} x {large_database.SIZES})", file=sys.stderr,
+                  flush=True)
+            large_database.seed_large(large_url, options.scale)
+        results = measure(options, envs)
+    print_report(options, results, variants=list(envs))
     return 0
 
 
@@ -60,6 +76,8 @@ def parse_arguments(argv=None):
     parser.add_argument("--workers", type=int, default=4, help="worker processes of every server")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread, granian)")
     parser.add_argument("--only", default="", help="comma-separated substrings of endpoint names to run")
+    parser.add_argument("--small-only", action="store_true", help="skip the large database")
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the large database's row counts")
     options = parser.parse_args(argv)
     options.server = options.server or ["gunicorn-sync"]
     if options.quick:
@@ -88,29 +106,31 @@ with app.app_context():
     subprocess.run([sys.executable, "-c", script], env=env, cwd=APP_ROOT, check=True, stdout=subprocess.DEVNULL)
 
 
-def measure(options, env: dict, endpoints=None) -> dict:
-    """{(server, endpoint name, variant): [wrk result per round]}, variant "reference" included."""
+def measure(options, envs: dict[str, dict], endpoints=None) -> dict:
+    """{(server, endpoint name, variant): [wrk result per round]}, variant "reference" included.
+
+    `envs`: variant -> the environment ours is served with; the reference runs on the first.
+    """
     endpoints = [e for e in endpoints or ENDPOINTS
                  if not options.only or any(part in e[0] for part in options.only.split(","))]
+    first = next(iter(envs.values()))
     results: dict = {}
     for server in options.server:  # one server at a time: PostgreSQL allows only so many connections
         with contextlib.ExitStack() as stack:
             ports = {"reference": stack.enter_context(
-                serving(server, "reference_app:app", dict(env, PYTHONPATH=str(ROOT / "bench")),
+                serving(server, "reference_app:app", dict(first, PYTHONPATH=str(ROOT / "bench")),
                         options.workers, options.threads))}
-            for variant, enabled in VARIANTS.items():
-                ports[variant] = stack.enter_context(
-                    serving(server, "wsgi:app", dict(env, OXNACK_RATELIMIT_ENABLED=enabled),
-                            options.workers, options.threads))
-            cookie = log_in(ports["limits off"], BENCH_MAIL, BENCH_PASSWORD)
+            for variant, env in envs.items():
+                ports[variant] = stack.enter_context(serving(server, "wsgi:app", env, options.workers, options.threads))
+            cookies = {variant: log_in(ports[variant], BENCH_MAIL, BENCH_PASSWORD) for variant in envs}
             for round_number in range(options.rounds):
                 print(f"{server}: round {round_number + 1}/{options.rounds}", file=sys.stderr, flush=True)
                 for name, method, path, body, needs_cookie, *_ in endpoints:
-                    for variant in ("reference", *VARIANTS):
+                    for variant in ("reference", *envs):
                         reference = variant == "reference"
                         result = run_wrk(ports[variant], "GET" if reference else method,
                                          "/parametrs" if reference else path, body=None if reference else body,
-                                         cookie=cookie if needs_cookie and not reference else None,
+                                         cookie=cookies[variant] if needs_cookie and not reference else None,
                                          connections=options.connections, duration=options.duration, origin=ORIGIN)
                         results.setdefault((server, name, variant), []).append(result)
     return results
@@ -124,10 +144,11 @@ def summary(runs: list[dict], references: list[dict]) -> dict:
             "errors": sum(run["errors"] + run["non2xx"] for run in runs)}
 
 
-def print_report(options, results: dict, endpoints=None, title: str = "") -> None:
+def print_report(options, results: dict, endpoints=None, title: str = "", variants=tuple(VARIANTS)) -> None:
     endpoints = endpoints or ENDPOINTS
     print(f"\n{title}{options.connections} connections, wrk 2 threads, {options.rounds} x {options.duration:g} s "
-          f"interleaved; {options.workers} workers, {options.threads} threads where the server has them")
+          f"interleaved; {options.workers} workers, {options.threads} threads where the server has them; "
+          f"'{LARGE}': rate limits on, on the large database")
     for server in options.server:
         print(f"\n{server}")
         print(f"{'endpoint':20} {'rate limits':>11} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6} "
@@ -136,12 +157,16 @@ def print_report(options, results: dict, endpoints=None, title: str = "") -> Non
             if (server, name, "reference") not in results:
                 continue
             references = results[server, name, "reference"]
-            for variant in VARIANTS:
+            for variant in variants:
                 line = summary(results[server, name, variant], references)
                 met = line["ratio"] >= goal_ratio and (goal_p99 is None or line["p99"] <= goal_p99)
                 goal = f">= {goal_ratio:.1f}x" + (f", p99 <= {goal_p99} ms" if goal_p99 else "")
+                goal += " met" if met else " MISSED"
+                if variant == LARGE:  # the cost of the work grown: the same endpoint on the small database
+                    small = summary(results[server, name, variant], results[server, name, "limits on"])["ratio"]
+                    goal += f"; {small:.2f}x the small db, within 10 % {'met' if small >= 0.9 else 'MISSED'}"
                 print(f"{name:20} {variant:>11} {line['rps']:>8.0f} {line['p50']:>7.1f} {line['p99']:>7.1f} "
-                      f"{line['ratio']:>5.2f}x {line['errors']:>6}  {goal} {'met' if met else 'MISSED'}")
+                      f"{line['ratio']:>5.2f}x {line['errors']:>6}  {goal}")
         everything = [run for (s, _, variant), runs in results.items() if s == server and variant == "reference"
                       for run in runs]
         print(f"{'reference /parametrs':20} {'':>11} {median([r['rps'] for r in everything]):>8.0f} "
