@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import Text, cast, func, or_, select, union
+from sqlalchemy import func, or_, select, union
 from sqlalchemy.exc import IntegrityError
 
 from oxnack_admin.extensions import db
@@ -76,7 +76,7 @@ def _matching_ids(q: str):
     pattern = f"%{like_escape(q)}%"
     owned_by_mail = (select(Server.id).join(User, (User.username == Server.username) & Server.busy.is_(True))
                      .where(User.mail.ilike(pattern, escape="\\")))
-    branches = [select(Server.id).where(cast(Server.ips, Text).ilike(pattern, escape="\\")),
+    branches = [select(Server.id).where(func.servers_ips_text(Server.ips).ilike(pattern, escape="\\")),
                 select(Server.id).where(Server.username.ilike(pattern, escape="\\")),
                 select(Server.id).where(Server.lan_ip.ilike(pattern, escape="\\")), owned_by_mail]
     if q.isdigit() and len(q) < 10:
