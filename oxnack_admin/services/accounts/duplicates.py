@@ -9,6 +9,7 @@ a verified account first, then one with a password, then the one that moved mone
 address moved aside into `legacy_mail` (their rows, money and servers stay as they are).
 """
 from dataclasses import dataclass
+from functools import cache
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
@@ -45,6 +46,7 @@ class DuplicateGroup:
     accounts: list[Account]  # the one that logs in first
 
 
+@cache  # built once: composing it costs more than running it on the users page
 def _shared_keys():
     """Addresses (non-blank) that more than one account holds.
 
