@@ -61,7 +61,7 @@ INSERT INTO servers (id, ram, cores, hdd, ips, lan_ip, os, status, busy, usernam
                      name, created_at)
 SELECT 100000 + n, 1 + n % 5, 1 + n % 5, 15 + n % 16,
        ARRAY['10.' || (n / 65536) % 256 || '.' || (n / 256) % 256 || '.' || n % 256],
-       '192.168.' || (n / 256) % 256 || '.' || n % 256, (ARRAY['ubuntu', 'debian'])[1 + n % 2],
+       '172.' || 16 + n / 65536 || '.' || (n / 256) % 256 || '.' || n % 256, (ARRAY['ubuntu', 'debian'])[1 + n % 2],
        (ARRAY['on', 'off'])[1 + n % 2], n % 10 < 7, CASE WHEN n % 10 < 7 THEN to_hex(101 + n % {users}) END, 'russia',
        now() - (n % 300) * interval '1 day', now() + (n % 60) * interval '1 day', (100000 + n) || '-vm',
        now() - (n % 900) * interval '1 day'
@@ -81,6 +81,8 @@ SELECT 'customer' || n || '@example.com', 'Your server', 'Hello, your server is 
        CASE WHEN n % 5 < 3 THEN now() - n * interval '5 minutes' END
 FROM generate_series(1, {mail}) AS n;
 """
+# Server addresses are unique (migration 0006's trigger): LAN ones come from 172.16.0.0/12, as
+# 192.168.0.0/16 has fewer than 10^5 of them.
 SIZES = {"users": 100_000, "sessions": 1_000_000, "servers": 100_000, "transactions": 1_000_000, "mail": 100_000}
 
 

@@ -24,6 +24,10 @@ class User(db.Model):
         # The console's "contains" search (ILIKE '%q%') by trigrams, not by reading every customer.
         *(Index(f"ix_users_{column}_trgm", column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
           for column in ("mail", "username", "tg_username")),
+        *(Index(f"ix_users_{column}_trgm", column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"},
+                postgresql_where=text(f"{column} IS NOT NULL")) for column in ("legacy_mail", "legacy_username")),
+        # The few flagged accounts, where counting the shared addresses starts.
+        Index("ix_users_duplicate_mail_key", func.lower(func.btrim(text("mail"))), postgresql_where=text("duplicate_mail")),
         Index("ix_users_tg_id", "tg_id"),
         Index("ix_users_mail_id", "mail", "id"),  # the console's listing sorted by mail
     )
@@ -61,6 +65,11 @@ class User(db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.mail or self.tg_username}>"
+
+
+# The listing sorted by mail, newest-style (descending, NULLs last, the default direction), and
+# read backwards for its far pages: ix_users_mail_id serves only the ascending order.
+Index("ix_users_mail_desc_id", User.mail.desc().nulls_last(), User.id.desc())
 
 
 class UserSession(db.Model):

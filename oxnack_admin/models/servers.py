@@ -18,6 +18,9 @@ class Server(db.Model):
         # The console's "contains" search (ILIKE '%q%') by trigrams.
         *(Index(f"ix_servers_{column}_trgm", column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
           for column in ("username", "lan_ip")),
+        # ips::text is not immutable; servers_ips_text(ips) (migration 0012) is the same text, indexable.
+        Index("ix_servers_ips_trgm", func.servers_ips_text(text("ips")).label("ips_text"), postgresql_using="gin",
+              postgresql_ops={"ips_text": "gin_trgm_ops"}),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

@@ -86,13 +86,14 @@ class Page:
         return min(self.total, self.page * self.per_page)
 
 
-def paginate(statement, params: ListParams, sorts: Mapping, scalars: bool = True) -> Page:
+def paginate(statement, params: ListParams, sorts: Mapping, scalars: bool = True, estimate=None) -> Page:
     """Count, sort (with the primary key order as a tiebreak given in `sorts`) and cut one page.
 
     A page past the middle is read from the other end (reversed order, then flipped back), so
     the last page of a million rows costs what the first does, not an OFFSET of a million.
+    `estimate`: an equivalent statement whose plan estimates the row count better (see count_rows).
     """
-    total, exact = count_rows(statement)
+    total, exact = count_rows(statement, estimate=estimate)
     columns = sorts[params.sort]
     columns = columns if isinstance(columns, (list, tuple)) else (columns,)
     page = min(params.page, max(1, ceil(total / params.per_page)))
@@ -114,13 +115,17 @@ def paginate(statement, params: ListParams, sorts: Mapping, scalars: bool = True
     return Page(items=items, total=total, page=page, per_page=params.per_page, exact=exact)
 
 
-def count_rows(statement, limit: int | None = None) -> tuple[int, bool]:
-    """(rows the statement returns, exact?): exact up to `limit` (EXACT_COUNT_LIMIT), else the planner's estimate."""
+def count_rows(statement, limit: int | None = None, estimate=None) -> tuple[int, bool]:
+    """(rows the statement returns, exact?): exact up to `limit` (EXACT_COUNT_LIMIT), else the planner's estimate.
+
+    The estimate is planned for `estimate` if given: the same rows, said so the planner can size them.
+    """
     limit = EXACT_COUNT_LIMIT if limit is None else limit
     statement = statement.order_by(None)
     capped = db.session.scalar(select(func.count()).select_from(statement.limit(limit + 1).subquery()))
     if capped <= limit:
         return capped, True
+    statement = statement if estimate is None else estimate.order_by(None)
     compiled = statement.compile(dialect=db.session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
     plan = db.session.connection().exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar()
     return max(limit + 1, int(plan[0]["Plan"]["Plan Rows"])), False
