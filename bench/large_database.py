@@ -9,7 +9,7 @@ and drives the console's users, servers and transactions pages (search, filters,
 page) with wrk at 4 connections, printing p50/p95. `--explain` prints EXPLAIN ANALYZE of each
 page's statements. Asserts nothing.
 
-    .venv/bin/python bench/large_database.py [--quick] [--scale 1.0] [--explain] [--server granian]
+    .venv/bin/python bench/large_database.py [--quick] [--scale 1.0] [--explain] [--server gunicorn-sync|gunicorn-gthread|granian]
 """
 import argparse
 import contextlib
@@ -122,7 +122,7 @@ def parse_arguments():
     parser.add_argument("--explain-only", action="store_true", help="seed, explain, and stop (no wrk runs)")
     parser.add_argument("--console-only", action="store_true", help="skip the classic endpoints' comparison")
     options = parser.parse_args()
-    options.server = options.server or ["granian"]
+    options.server = options.server or ["gunicorn-sync"]  # the production server
     if options.quick:
         options.rounds, options.duration = 1, 2
     return options
