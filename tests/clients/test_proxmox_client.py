@@ -1,4 +1,5 @@
 """ProxmoxClient against the loopback Proxmox simulator (real HTTP, real proxmoxer)."""
+import secrets
 import socket
 import threading
 import time
@@ -50,12 +51,13 @@ def test_ticket_auth_logs_in_once_and_writes_with_csrf(sim):
 
 
 def test_wrong_password_is_a_permanent_error_without_the_password(sim):
-    client = make_client(sim, token=None, password="wrong-secret")
+    wrong_password = secrets.token_urlsafe(12)
+    client = make_client(sim, token=None, password=wrong_password)
 
     with pytest.raises(PermanentRemoteError) as caught:
         client.get_config(VMID)
 
-    assert "root@pam" in str(caught.value) and "wrong-secret" not in str(caught.value)
+    assert "root@pam" in str(caught.value) and wrong_password not in str(caught.value)
 
 
 def test_token_auth_needs_no_ticket(sim, client):

@@ -1,4 +1,5 @@
 """The upstream client against the loopback simulator: raw-token header, paging, typed errors, careful retries."""
+import secrets
 import socket
 
 import pytest
@@ -7,10 +8,12 @@ from oxnack_admin.clients.socks_upstream import (NotRefundable, ProxyGone, Proxy
                                                  UpstreamBalanceTooLow, UpstreamError, UpstreamUnavailable)
 from oxnack_admin.simulator.socks_upstream import SocksUpstreamSimulator
 
+TOKEN = secrets.token_hex(16)  # made per run: the upstream's raw token, sent as the whole header
+
 
 @pytest.fixture
 def upstream():
-    simulator = SocksUpstreamSimulator(token="raw-token").start()
+    simulator = SocksUpstreamSimulator(token=TOKEN).start()
     yield simulator
     simulator.stop()
 
@@ -27,7 +30,7 @@ def test_listing_sends_the_raw_token_and_pages_with_filters(upstream):
     assert page.total is not None and page.total <= 10  # the simulator's total counts pages, like the real one
     assert len(client.list_proxies(0, 10).proxies) == 10
     with pytest.raises(UpstreamError, match="rejected our token"):
-        SocksUpstreamClient(upstream.api_url, "Bearer raw-token", timeout=2).list_proxies()
+        SocksUpstreamClient(upstream.api_url, f"Bearer {TOKEN}", timeout=2).list_proxies()
     only_mobile = client.list_proxies(0, 100, residential=False, hosting=False)
     assert only_mobile.proxies and all(p["mobile"] for p in only_mobile.proxies)
 

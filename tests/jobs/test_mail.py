@@ -12,6 +12,7 @@ from oxnack_admin.extensions import db, redis_client
 from oxnack_admin.models import MailMessage
 from oxnack_admin.models.enums import MailState
 from oxnack_admin.services.mail import mail
+from oxnack_admin.services.provisioning.steps import new_root_password
 from tests.jobs.conftest import SmtpServer
 
 
@@ -177,10 +178,13 @@ def test_without_smtp_host_the_log_says_a_message_would_be_sent_but_never_its_bo
     assert _message(message_id).state == MailState.SENT
 
 
+ROOT_PASSWORD = new_root_password()  # made as provisioning makes one, never a literal
+
+
 @pytest.mark.parametrize("kind, context, secret, line", [
     ("registration_code", {"code": "987654", "minutes": 10}, "987654", "Ваш код подтверждения регистрации в Oxnack: "),
     ("server_ready", dict(server_id=301, cores=2, ram=2, hdd=20, os="ubuntu", ip="198.51.100.1",
-                          password="Root9Secret7Pw"), "Root9Secret7Pw", "Пароль root: "),
+                          password=ROOT_PASSWORD), ROOT_PASSWORD, "Пароль root: "),
 ])
 def test_a_secret_is_removed_from_the_stored_body_once_sent(app, smtp, work, kind, context, secret, line):
     message_id = _queue(kind, **context)

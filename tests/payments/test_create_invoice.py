@@ -1,4 +1,6 @@
 """POST /create_invoice: the exact request Platega gets, the PENDING ledger row, and every refusal."""
+import secrets
+
 import pytest
 from sqlalchemy import func, select
 
@@ -123,7 +125,7 @@ def test_a_gateway_timeout_is_502(client, customer, platega, pay_config):
 
 
 def test_refused_credentials_are_502_and_not_retried(client, customer, platega, pay_config):
-    pay_config(PLATEGA_SECRET="wrong-secret")
+    pay_config(PLATEGA_SECRET=secrets.token_hex(16))  # not the merchant's
     assert client.post("/create_invoice", json={"amount": 100}).status_code == 502
     assert len(platega.calls_to("POST", "^/transaction/process$")) == 1
     assert_nothing_recorded()
