@@ -25,16 +25,21 @@ def limit_only_limited_routes(app: Flask, limiter: Limiter) -> None:
     which are configured nowhere. Called once every blueprint is registered. Its after_request hook (X-RateLimit-* headers) and teardown only matter
     once a limit was evaluated, which leaves the limiter's context on the request.
     """
-    manager = limiter.limit_manager
-    if any(app.config.get(name) for name in ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION")) \
-            or manager._default_limits or manager._application_limits or manager._blueprint_limits:
-        return  # a limit that applies to every route: keep every hook
+    if limits_on_every_route(app, limiter):
+        return  # keep every hook
     app.before_request_funcs[None] = [hook for hook in app.before_request_funcs.get(None, [])
                                       if getattr(hook, "__self__", None) is not limiter]
     app.after_request_funcs[None] = [_when_limited(hook) if _is_limiter_hook(hook, limiter) else hook
                                      for hook in app.after_request_funcs.get(None, [])]
     app.teardown_request_funcs[None] = [_when_limited(hook) if _is_limiter_hook(hook, limiter) else hook
                                         for hook in app.teardown_request_funcs.get(None, [])]
+
+
+def limits_on_every_route(app: Flask, limiter: Limiter) -> bool:
+    """Is a default, application or blueprint limit configured (a limit no view declares)?"""
+    manager = limiter.limit_manager
+    return any(app.config.get(name) for name in ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION")) \
+        or bool(manager._default_limits or manager._application_limits or manager._blueprint_limits)
 
 
 def _is_limiter_hook(hook, limiter: Limiter) -> bool:

@@ -193,7 +193,7 @@ def supervise(children: list[subprocess.Popen], simulators: list, keep_alive: li
     for simulator in simulators:
         simulator.stop()
     for server in keep_alive:
-        stop_server = getattr(server, "cleanup", None) or getattr(server, "shutdown")
+        stop_server = getattr(server, "cleanup", None) or server.shutdown
         stop_server()
     say("stopped")
     return exit_code

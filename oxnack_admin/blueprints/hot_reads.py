@@ -23,6 +23,7 @@ from werkzeug.http import HTTP_STATUS_CODES, parse_cookie
 
 from oxnack_admin.extensions import limiter
 from oxnack_admin.logging_setup import REQUEST_ID_HEADER, request_id_of
+from oxnack_admin.request_hooks import limits_on_every_route
 from oxnack_admin.services.accounts import sessions
 from oxnack_admin.services.money import promocodes
 from oxnack_admin.services.orders import customer_servers
@@ -42,7 +43,6 @@ Read = Callable[[Flask, dict], Answer]
 # limiter's hooks: no limit was met). A hook not in this list turns the hot reads off.
 KNOWN_HOOKS = {"csrf_protect", "_refuse_oversized_body", "_vary_by_origin", "add_cors_headers", "echo_request_id",
                "run_if_a_limit_was_checked"}
-HOT_BLUEPRINTS = (None, "orders", "account")
 
 
 def register_hot_reads(app: Flask) -> None:
@@ -60,9 +60,10 @@ def register_hot_reads(app: Flask) -> None:
 
 def unknown_hooks(app: Flask) -> list[str]:
     """Request hooks on the hot reads' routes whose effect HotReads does not reproduce."""
+    scopes = {None, *(_endpoint(app, method, path).rpartition(".")[0] for method, path in READS)}
     registries = (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs,
                   app.url_value_preprocessors)
-    names = [getattr(hook, "__name__", repr(hook)) for registry in registries for scope in HOT_BLUEPRINTS
+    names = [getattr(hook, "__name__", repr(hook)) for registry in registries for scope in scopes
              for hook in registry.get(scope, [])]
     return [name for name in names if name not in KNOWN_HOOKS]
 
@@ -95,14 +96,15 @@ class HotReads:
 
 def is_rate_limited(app: Flask, method: str, path: str) -> bool:
     """Would a rate limit apply to this route (its own, or one on every route)?"""
-    manager = limiter.limit_manager
-    if app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION") \
-            or manager._default_limits or manager._application_limits:
+    if limits_on_every_route(app, limiter):
         return True
-    endpoint, _ = app.url_map.bind("hot-reads.invalid").match(path, method=method)
-    view = app.view_functions[endpoint]
+    view = app.view_functions[_endpoint(app, method, path)]
     with app.app_context():
-        return bool(manager.decorated_limits(get_qualified_name(view)))
+        return bool(limiter.limit_manager.decorated_limits(get_qualified_name(view)))
+
+
+def _endpoint(app: Flask, method: str, path: str) -> str:
+    return app.url_map.bind("hot-reads.invalid").match(path, method=method)[0]
 
 
 # --- The reads ----------------------------------------------------------------------------
@@ -127,10 +129,6 @@ def _encode(app: Flask, payload: dict) -> bytes:
     return encode(payload) if encode else app.json.response(payload).get_data()
 
 
-def _classic_error(app: Flask, blueprint, error: ClassicError) -> tuple[int, bytes]:
-    return error.status, _encode(app, blueprint.shape(error.message))
-
-
 def _session_token(environ: dict) -> str | None:
     if _has_body(environ) or "HTTP_COOKIE" not in environ:
         return None
@@ -138,30 +136,37 @@ def _session_token(environ: dict) -> str | None:
     return token if sessions.plausible_token(token) else None
 
 
-def _customer_read(answer: Callable[[sessions.Customer], dict]) -> Read:
+def _session_read(blueprint, answer_for: Callable[[str], dict | None]) -> Read:
+    """A read of the signed-in customer's: `answer_for(token)` is the payload, None when no session opens."""
     def read(app: Flask, environ: dict) -> Answer:
         token = _session_token(environ)
         if token is None:
             return None
         with app.app_context():
-            customer = sessions.session_customer(token)
-            return None if customer is None else (200, _encode(app, answer(customer)))
+            try:
+                payload = answer_for(token)
+            except ClassicError as error:  # /user_services' 404 "NOT": no servers
+                return _classic_error(app, blueprint, error)
+            return None if payload is None else (200, _encode(app, payload))
 
     return read
 
 
-def read_services(app: Flask, environ: dict) -> Answer:
-    token = _session_token(environ)
-    if token is None:
-        return None
-    with app.app_context():
-        customer, servers = customer_servers.signed_in_services(token, adopt_legacy=False)
-        if customer is None:
-            return None
-        try:
-            return 200, _encode(app, orders.services_answer(customer, servers))
-        except ClassicError as error:  # 404 "NOT": no servers
-            return _classic_error(app, orders.bp, error)
+def _customer_answer(answer: Callable[[sessions.Customer], dict]) -> Callable[[str], dict | None]:
+    def answer_for(token: str) -> dict | None:
+        customer = sessions.session_customer(token)
+        return None if customer is None else answer(customer)
+
+    return answer_for
+
+
+def _services_answer(token: str) -> dict | None:
+    customer, servers = customer_servers.signed_in_services(token, adopt_legacy=False)
+    return None if customer is None else orders.services_answer(customer, servers)
+
+
+def _classic_error(app: Flask, blueprint, error: ClassicError) -> tuple[int, bytes]:
+    return error.status, _encode(app, blueprint.shape(error.message))
 
 
 def read_price(app: Flask, environ: dict) -> Answer:
@@ -192,7 +197,7 @@ READS: dict[tuple[str, str], Read] = {
     ("GET", "/countries"): _cached(orders.COUNTRIES),
     ("GET", "/osystems"): _cached(orders.OPERATING_SYSTEMS),
     ("POST", "/calc_price"): read_price,
-    ("GET", "/get_balance"): _customer_read(account.balance_answer),
-    ("GET", "/get_mail"): _customer_read(account.mail_answer),
-    ("GET", "/user_services"): read_services,
+    ("GET", "/get_balance"): _session_read(account.bp, _customer_answer(account.balance_answer)),
+    ("GET", "/get_mail"): _session_read(account.bp, _customer_answer(account.mail_answer)),
+    ("GET", "/user_services"): _session_read(orders.bp, _services_answer),
 }

@@ -1,5 +1,4 @@
 """Release to the pool, the simulator hypervisor and the worker/scheduler commands."""
-from datetime import datetime, timedelta, timezone
 
 import pytest
 from rq import Queue
@@ -22,7 +21,7 @@ def test_release_removes_the_firewall_entries_and_returns_the_vm_to_the_pool(app
                                                                              customer, work):
     pool(1)
     proxmox.add_template(app.config["OS_TEMPLATES"]["ubuntu"]["template_vmid"])
-    placed = place(customer)
+    place(customer)
     work()
     default_rules = [r for r in pfsense.rules if not r["descr"].startswith("oxnack")]
     staff = make_staff("admin")

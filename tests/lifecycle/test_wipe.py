@@ -1,6 +1,6 @@
 """Termination and staff release wipe the VM: destroy + full clone on the simulated node, pfSense cleaned,
 a resold VM carries nothing of the previous owner; a failed clone flags the server until a retry succeeds."""
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 import time_machine

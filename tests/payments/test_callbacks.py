@@ -1,6 +1,5 @@
 """Platega's callback and the poller: credentials, a body never trusted, exactly one credit whatever repeats."""
 import threading
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, text
