@@ -6,7 +6,7 @@ from sqlalchemy import select, update
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import Transaction, User
-from oxnack_admin.models.enums import TransactionType
+from oxnack_admin.models.enums import TransactionStatus, TransactionType
 from oxnack_admin.services.money import ledger
 from tests.support.factories import make_user
 
@@ -24,6 +24,18 @@ def test_credit_on_a_null_balance(null_balance_user):
     row = ledger.move_money(null_balance_user, 150, TransactionType.TOP_UP, "top-up")
     db.session.commit()
     assert row.amount == Decimal(150) and ledger.balance_of(null_balance_user) == Decimal(150)
+
+
+def test_a_confirmed_top_up_credits_a_null_balance(null_balance_user):
+    # A legacy customer's first top-up: the waiting row is booked into a balance that was NULL.
+    waiting = Transaction(user_id=null_balance_user, type=TransactionType.TOP_UP, amount=Decimal(300),
+                          status=TransactionStatus.PENDING)
+    db.session.add(waiting)
+    db.session.commit()
+    assert ledger.confirm_pending_credit(waiting.id) is not None
+    db.session.commit()
+    assert ledger.balance_of(null_balance_user) == Decimal(300)
+    assert db.session.scalar(select(User.balance).where(User.id == null_balance_user)) == Decimal(300)
 
 
 def test_refund_on_a_null_balance_happens_once(null_balance_user):

@@ -46,15 +46,18 @@ def move_money(user_id: int, amount: Decimal | int, kind: str, description: str,
     ).scalar_one_or_none()
     if inserted is None:
         return None
-    # A legacy balance may be NULL: it holds nothing, so it moves like 0.
-    balance = func.coalesce(User.balance, 0)
-    change = update(User).where(User.id == user_id).values(balance=balance + amount)
+    change = update(User).where(User.id == user_id).values(balance=_balance_plus(amount))
     if amount < 0 and not allow_negative:
-        change = change.where(balance + amount >= 0)
+        change = change.where(_balance_plus(amount) >= 0)
     if db.session.execute(change.returning(User.balance)).scalar_one_or_none() is None:
         raise InsufficientFunds(f"balance of user {user_id} does not cover {amount}")
     db.session.expire(user, ["balance"])
     return db.session.get(Transaction, inserted)
+
+
+def _balance_plus(amount):
+    # A legacy balance may be NULL: it holds nothing, so it moves like 0 (NULL + x stays NULL).
+    return func.coalesce(User.balance, 0) + amount
 
 
 def balance_of(user_id: int) -> Decimal:
@@ -86,7 +89,7 @@ def confirm_pending_credit(transaction_id: int, *, also_from: tuple[str, ...] = 
     if booked is None:
         return None
     user_id, amount = booked
-    db.session.execute(update(User).where(User.id == user_id).values(balance=User.balance + amount))
+    db.session.execute(update(User).where(User.id == user_id).values(balance=_balance_plus(amount)))
     row = db.session.get(Transaction, transaction_id)
     db.session.refresh(row)
     user = db.session.get(User, user_id)
