@@ -109,8 +109,7 @@ def adopt_legacy_cookie(token: str) -> Customer | None:
     ).scalar_one_or_none()
     if user_id is None:
         # A concurrent request may have just moved this very cookie into `sessions`.
-        rows = autocommit.fetch("oxnack_session_lookup", SESSION_LOOKUP, (hash_token(token),))
-        return customer_from(rows[0]) if rows else None
+        return session_customer(token)
     db.session.add(UserSession(user_id=user_id, token_hash=hash_token(token),
                                expires_at=datetime.now(timezone.utc) + lifetime()))
     db.session.commit()
