@@ -63,36 +63,36 @@ class AutocommitEngine:
 
     def fetch(self, name: str, sql: str, params: tuple) -> list[tuple]:
         """Rows of `sql` (placeholders $1, $2, ...) run as the prepared statement `name`."""
-        engine = current_app.extensions["autocommit_engine"]
-        connection = engine.raw_connection()
-        try:
+        def execute(engine, connection) -> list[tuple]:
             prepared = connection.info.setdefault("prepared_statements", set())
             call = f"EXECUTE {name} ({', '.join(['%s'] * len(params))})" if params else f"EXECUTE {name}"
             statement = call if name in prepared else f"PREPARE {name} AS {sql}; {call}"
-            cursor = connection.dbapi_connection.cursor()
-            try:
+            with connection.dbapi_connection.cursor() as cursor:
                 _announce(engine, cursor, statement, params)
                 cursor.execute(statement, params)
                 prepared.add(name)
                 return cursor.fetchall()
-            finally:
-                cursor.close()
-        except Exception:
-            # The connection's state (prepared or not, still open) is unknown now: never reuse it.
-            connection.invalidate()
-            raise
-        finally:
-            connection.close()
+
+        return self._on_raw_connection(execute)
 
     def run(self, sql: str, params: tuple) -> None:
         """One statement (placeholders %s), unprepared: for rare writes beside the hot reads."""
-        engine = current_app.extensions["autocommit_engine"]
-        connection = engine.raw_connection()
-        try:
+        def execute(engine, connection) -> None:
             with connection.dbapi_connection.cursor() as cursor:
                 _announce(engine, cursor, sql, params)
                 cursor.execute(sql, params)
+
+        self._on_raw_connection(execute)
+
+    @staticmethod
+    def _on_raw_connection(work):
+        # A plain call, not a @contextmanager: its generator costs microseconds on every hot read.
+        engine = current_app.extensions["autocommit_engine"]
+        connection = engine.raw_connection()
+        try:
+            return work(engine, connection)
         except Exception:
+            # The connection's state (prepared or not, still open) is unknown now: never reuse it.
             connection.invalidate()
             raise
         finally:
