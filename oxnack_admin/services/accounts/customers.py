@@ -143,11 +143,14 @@ def confirm_registration(address: str, code: str) -> User:
 def authenticate(address: str, password: str) -> User:
     """The customer these credentials belong to; upgrades a legacy password hash in place.
 
-    Raises UnknownUser, WrongPassword, NotVerified or AccountBlocked. The password is checked
-    before verification so an unverified address is not revealed to someone without it.
+    Raises InvalidEmail, UnknownUser, WrongPassword, NotVerified or AccountBlocked. The password
+    is checked before verification so an unverified address is not revealed to someone without it.
     """
     user = find_by_mail(address)
     if user is None:
+        if not is_valid_email(address.strip()):
+            # The contract's 400; an adopted account whose old address our rule rejects still signs in.
+            raise InvalidEmail(address)
         raise UnknownUser(address)
     if not _password_matches(user, password):
         raise WrongPassword()
