@@ -132,7 +132,7 @@ def build() -> dict:
         "/control_server": {"post": {
             "summary": "Start, stop or restart an owned server (queued)", "tags": ["orders"], "security": SESSION,
             "requestBody": _body(_obj(["server_id", "action"], {
-                "server_id": {"type": "integer", "minimum": 1, "maximum": 2 ** 31 - 1},
+                "server_id": SERVER_ID,
                 "action": {"type": "string", "enum": ["start", "stop", "restart"]}}, closed=False)),
             "responses": {"200": _json(_obj(["status", "message"], {
                               "status": {"type": "string", "enum": ["success"]}, "message": STRING}),
