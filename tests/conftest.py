@@ -21,8 +21,6 @@ def pytest_configure(config):
                                        "balances; the ledger invariant is not checked after it")
 
 
-
-
 @pytest.fixture(scope="session")
 def postgres_url():
     with postgres_server() as url:
@@ -68,6 +66,8 @@ def app(database_url, redis_url):
     app = create_app(make_test_config(database_url, redis_url))
     with app.app_context():
         upgrade()
+        # The database is new for this run; the Redis one may not be (clean_state flushes after each test only).
+        redis_client.flushdb()
     return app
 
 
