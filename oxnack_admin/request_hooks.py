@@ -11,8 +11,8 @@ from flask import Flask, Response, request
 from flask.globals import _cv_request
 from flask_limiter import Limiter
 
-# What flask-cors sends for a preflight with its defaults, which the app always used.
 CONSOLE_BLUEPRINT = "console"
+# What flask-cors sends for a preflight with its defaults, which the app always used.
 CORS_METHODS = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
 CORS_EXCLUDED_PREFIXES = ("/console", "/static", "/media")  # same-origin only
 
@@ -22,8 +22,9 @@ def limit_only_limited_routes(app: Flask, limiter: Limiter) -> None:
 
     Every limit of this app decorates its view, and a decorated view checks its limits itself;
     the app-wide before_request hook only evaluates default, application and blueprint limits,
-    which are configured nowhere. Called once every blueprint is registered. Its after_request hook (X-RateLimit-* headers) and teardown only matter
-    once a limit was evaluated, which leaves the limiter's context on the request.
+    which are configured nowhere. Called once every blueprint is registered. Its after_request
+    hook (X-RateLimit-* headers) and teardown only matter once a limit was evaluated, which
+    leaves the limiter's context on the request.
     """
     if limits_on_every_route(app, limiter):
         return  # keep every hook

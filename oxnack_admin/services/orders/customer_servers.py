@@ -91,7 +91,6 @@ def _status(server: Server | ServiceRow) -> str:
     return ServerStatus.ON.value if server.status == ServerStatus.ON else ServerStatus.OFF.value
 
 
-
 _LEGACY_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
