@@ -16,12 +16,6 @@ log = logging.getLogger(__name__)
 WANTED_STATE = {"stop": LifecycleState.SUSPENDED, "start": LifecycleState.ACTIVE}
 
 
-class VmBusy(Exception):
-    """Another operation holds the VM; the job tries again."""
-
-    retryable = True
-
-
 def suspend(server: Server, owner: User | None, *, now: datetime | None = None, staff=None, reason: str) -> None:
     """Suspend the locked server: refuse power now, stop the VM after the commit, tell the owner."""
     now = now or clock.now()
@@ -54,7 +48,7 @@ def enforce_power(server_id: int, action: str) -> str | None:
         return None
     token = vm_locks.acquire(server_id, f"lifecycle:{action}")
     if token is None:
-        raise VmBusy(f"VM {server_id} is busy ({vm_locks.holder(server_id)}); {action} tried again later")
+        raise vm_locks.VmBusy(f"VM {server_id} is busy ({vm_locks.holder(server_id)}); {action} tried again later")
     try:
         return power.carry_out_power_action(server_id, action, "lifecycle")
     finally:

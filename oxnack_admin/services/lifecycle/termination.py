@@ -35,10 +35,6 @@ class WipeRefused(Exception):
     """The wipe cannot start or be retried now; the message says why (for the console)."""
 
 
-class VmBusy(Exception):
-    retryable = True
-
-
 def termination_date(server: Server) -> datetime | None:
     """When a suspended server is terminated: SUSPEND_GRACE_DAYS after its period end."""
     if server.paid_until is None:
@@ -120,7 +116,7 @@ def carry_out(wipe_id: int, *, last_attempt: bool = True) -> ServerWipe | None:
             return wipe
         server_id, token = wipe.server_id, None
         try:
-            token = _take_vm_lock(wipe)
+            token = vm_locks.acquire_for_attempt(server_id, f"wipe:{wipe_id}", "the wipe")
             _carry_out(wipe)
         except Exception as exc:
             _record_failure(wipe_id, exc, final=last_attempt or not is_transient(exc))
@@ -217,20 +213,3 @@ def _return(server: Server) -> None:
 
 STEPS = {WipeStepName.STOP: _stop, WipeStepName.DESTROY: _destroy, WipeStepName.CLONE: _clone,
          WipeStepName.NETWORK: _network, WipeStepName.RETURN_TO_POOL: _return}
-
-
-def _take_vm_lock(wipe: ServerWipe) -> str:
-    ttl = current_app.config.get("PROVISIONING_LOCK_TTL", vm_locks.DEFAULT_TTL_SECONDS)
-    purpose = f"wipe:{wipe.id}"
-    token = vm_locks.acquire(wipe.server_id, purpose, ttl)
-    if token:
-        return token
-    held_by = vm_locks.holder(wipe.server_id) or ""
-    if held_by.startswith(purpose + ":"):  # our own dead attempt: we hold the advisory lock now
-        vm_locks.release(wipe.server_id, held_by)
-        token = vm_locks.acquire(wipe.server_id, purpose, ttl)
-        if token:
-            return token
-    raise VmBusy(f"VM {wipe.server_id} is busy ({held_by or 'locked'}); the wipe will try again")
-
-

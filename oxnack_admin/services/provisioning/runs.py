@@ -32,12 +32,6 @@ JOB = "jobs.provisioning.provision_server"
 ADVISORY_LOCK_CLASS = advisory_locks.PROVISIONING_RUN  # first key of the runs' advisory locks; the second is the run id
 
 
-class VmBusy(Exception):
-    """Another operation holds the VM's lock; provisioning tries again later."""
-
-    retryable = True
-
-
 class RetryRefused(Exception):
     """Staff cannot retry (or fail) this run now; the message says why."""
 
@@ -83,7 +77,7 @@ def advance(run_id: int, *, job_id: str | None = None, last_attempt: bool = True
             return run
         server_id = run.server_id
         try:
-            token = _take_vm_lock(run)
+            token = vm_locks.acquire_for_attempt(server_id, f"provision:{run_id}", "provisioning")
             try:
                 _carry_out(run, job_id)
             finally:
@@ -276,23 +270,6 @@ def _reclaim(run: ProvisioningRun, actor) -> None:
 def _recharge_count(run: ProvisioningRun) -> int:
     return db.session.scalar(select(func.count(Transaction.id)).where(
         Transaction.idempotency_key.like(f"charge:provisioning:{run.id}:%")))
-
-
-def _take_vm_lock(run: ProvisioningRun) -> str:
-    ttl = current_app.config.get("PROVISIONING_LOCK_TTL", vm_locks.DEFAULT_TTL_SECONDS)
-    purpose = f"provision:{run.id}"
-    token = vm_locks.acquire(run.server_id, purpose, ttl)
-    if token:
-        return token
-    held_by = vm_locks.holder(run.server_id) or ""
-    if held_by.startswith(purpose + ":"):
-        # An earlier attempt of this very run died holding it: we hold the run's advisory lock,
-        # so that attempt is gone and the VM lock is ours to take over.
-        vm_locks.release(run.server_id, held_by)
-        token = vm_locks.acquire(run.server_id, purpose, ttl)
-        if token:
-            return token
-    raise VmBusy(f"VM {run.server_id} is busy ({held_by or 'locked'}); provisioning will try again")
 
 
 def _now() -> datetime:
