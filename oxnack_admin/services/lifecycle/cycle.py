@@ -198,5 +198,5 @@ def _suspended_but_running(now: datetime) -> list[int]:
 def _requeue_stop(server: Server) -> bool:
     if server.lifecycle_state != LifecycleState.SUSPENDED or server.status == ServerStatus.OFF:
         return False
-    suspension.schedule_stop(server.id)
+    renewal.schedule_power(server.id, "stop")
     return True

@@ -72,10 +72,9 @@ def terminate(server: Server, owner: User | None, *, staff=None, reason: str) ->
 
 
 def schedule(wipe: ServerWipe) -> None:
-    from oxnack_admin.services.provisioning.runs import retry_policy
+    from oxnack_admin.services.provisioning.runs import job_options
 
-    queueing.enqueue_after_commit(queueing.PROVISIONING, JOB, wipe.id, retry=retry_policy(),
-                                  job_timeout=current_app.config.get("PROVISIONING_JOB_TIMEOUT", 3600))
+    queueing.enqueue_after_commit(queueing.PROVISIONING, JOB, wipe.id, **job_options())
 
 
 def retry_wipe(wipe_id: int, staff) -> ServerWipe:

@@ -55,10 +55,11 @@ def retry_policy() -> Retry | None:
 
 def schedule(run: ProvisioningRun) -> None:
     """Queue the run's job once the order commits."""
-    queueing.enqueue_after_commit(queueing.PROVISIONING, JOB, run.id, **_job_options())
+    queueing.enqueue_after_commit(queueing.PROVISIONING, JOB, run.id, **job_options())
 
 
-def _job_options() -> dict:
+def job_options() -> dict:
+    """RQ options of a job on the provisioning queue: retries and one attempt's timeout (wipes too)."""
     return {"retry": retry_policy(), "job_timeout": current_app.config.get("PROVISIONING_JOB_TIMEOUT", 3600)}
 
 
@@ -132,7 +133,7 @@ def resume_stuck_runs(older_than_minutes: float | None = None) -> list[int]:
         ProvisioningRun.state.in_([RunState.PENDING, RunState.RUNNING]), ProvisioningRun.updated_at <= cutoff)))
     for run_id in run_ids:
         log.warning("provisioning run %s looks stuck; queueing it again", run_id)
-        queueing.enqueue(queueing.PROVISIONING, JOB, run_id, **_job_options())
+        queueing.enqueue(queueing.PROVISIONING, JOB, run_id, **job_options())
     if run_ids:
         # Touched, so the next sweeps give the job queued now its time: behind a long queue every
         # pass queued the same run again and the duplicates snowballed (found by the soak).
