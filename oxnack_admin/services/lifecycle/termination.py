@@ -187,8 +187,8 @@ def _clone(server: Server) -> None:
     if proxmox.vm_exists(server.id):
         config = proxmox.wait_unlocked(server.id)  # an earlier attempt's clone: let it finish
     else:
-        proxmox.clone(int(template), server.id, f"pool-{server.os}-{server.id}", current_app.config["PROXMOX_STORAGE"])
-        config = proxmox.get_config(server.id)
+        config = proxmox.clone(int(template), server.id, f"pool-{server.os}-{server.id}",
+                               current_app.config["PROXMOX_STORAGE"])
     # The row shows the fresh VM as it is until the next order sizes it.
     server.cores = int(config.get("cores") or server.cores or 1)
     server.ram = max(int(config.get("memory") or 1024) // 1024, 1)
