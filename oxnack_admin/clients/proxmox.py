@@ -172,14 +172,14 @@ class ProxmoxClient:
             purge=1, **{"destroy-unreferenced-disks": 1}))
         self._wait_upid(upid, f"destroy of VM {vmid}")
 
-    def clone(self, template_vmid: int, newid: int, name: str, storage: str) -> None:
-        """Full clone of a template as VM `newid`; waits for the task and for the `clone` lock to clear."""
+    def clone(self, template_vmid: int, newid: int, name: str, storage: str) -> dict:
+        """Full clone of a template as VM `newid`; waits for the task and the `clone` lock; returns its config."""
         log.info("proxmox: clone template %s as VM %s", template_vmid, newid)
         upid = self._call(f"clone template {template_vmid} as VM {newid}",
                           lambda api: api.nodes(self.node).qemu(template_vmid).clone.post(
                               newid=newid, full=1, name=name, storage=storage))
         self._wait_upid(upid, f"clone of template {template_vmid} as VM {newid}")
-        self.wait_unlocked(newid)
+        return self.wait_unlocked(newid)
 
     def wait_unlocked(self, vmid: int, deadline_seconds: float | None = None) -> dict:
         """Poll the VM's config until it carries no lock; a lock past the deadline is transient."""

@@ -17,17 +17,22 @@ from .servers import detail_context, server_or_404
 DETAIL = "console/servers/_detail.html"
 
 
-def _done(server_id: int, message: str):
+def _act(server_id: int, action, message):
+    """Run a lifecycle action and commit: the refreshed server page, or a 409 toast when refused.
+
+    `message` is the toast, or a function of what the action returned.
+    """
+    try:
+        result = action()
+    except (lifecycle_admin.LifecycleActionError, InsufficientFunds) as error:
+        db.session.rollback()
+        refusal = ("The owner's balance does not cover the renewal." if isinstance(error, InsufficientFunds)
+                   else str(error))
+        return action_refused(refusal, 409, _back(server_id))
     db.session.commit()
     db.session.expire_all()
-    return action_result(message, DETAIL, _back(server_id), **detail_context(server_or_404(server_id)))
-
-
-def _refused(server_id: int, error: Exception):
-    db.session.rollback()
-    message = ("The owner's balance does not cover the renewal." if isinstance(error, InsufficientFunds)
-               else str(error))
-    return action_refused(message, 409, _back(server_id))
+    toast = message(result) if callable(message) else message
+    return action_result(toast, DETAIL, _back(server_id), **detail_context(server_or_404(server_id)))
 
 
 def _back(server_id: int) -> str:
@@ -39,45 +44,33 @@ def _back(server_id: int) -> str:
 def servers_renew(server_id: int):
     server_or_404(server_id)
     charge = request.form.get("charge", "1") != "0"
-    try:
-        new_end = lifecycle_admin.renew_by_hand(server_id, current_user, charge=charge)
-    except (lifecycle_admin.LifecycleActionError, InsufficientFunds) as error:
-        return _refused(server_id, error)
     how = "charged to the owner" if charge else "free of charge"
-    return _done(server_id, f"VM {server_id} renewed until {new_end:%Y-%m-%d %H:%M} UTC, {how}.")
+    return _act(server_id, lambda: lifecycle_admin.renew_by_hand(server_id, current_user, charge=charge),
+                lambda new_end: f"VM {server_id} renewed until {new_end:%Y-%m-%d %H:%M} UTC, {how}.")
 
 
 @bp.post("/servers/<int:server_id>/suspend")
 @role_required(StaffRole.ADMIN)
 def servers_suspend(server_id: int):
     server_or_404(server_id)
-    try:
-        lifecycle_admin.suspend_now(server_id, current_user)
-    except lifecycle_admin.LifecycleActionError as error:
-        return _refused(server_id, error)
-    return _done(server_id, f"VM {server_id} suspended; it is being stopped.")
+    return _act(server_id, lambda: lifecycle_admin.suspend_now(server_id, current_user),
+                f"VM {server_id} suspended; it is being stopped.")
 
 
 @bp.post("/servers/<int:server_id>/unsuspend")
 @role_required(StaffRole.ADMIN)
 def servers_unsuspend(server_id: int):
     server_or_404(server_id)
-    try:
-        lifecycle_admin.unsuspend(server_id, current_user)
-    except lifecycle_admin.LifecycleActionError as error:
-        return _refused(server_id, error)
-    return _done(server_id, f"VM {server_id} unsuspended; it is being started.")
+    return _act(server_id, lambda: lifecycle_admin.unsuspend(server_id, current_user),
+                f"VM {server_id} unsuspended; it is being started.")
 
 
 @bp.post("/servers/<int:server_id>/terminate")
 @role_required(StaffRole.ADMIN)
 def servers_terminate(server_id: int):
     server_or_404(server_id)
-    try:
-        lifecycle_admin.terminate_now(server_id, current_user)
-    except lifecycle_admin.LifecycleActionError as error:
-        return _refused(server_id, error)
-    return _done(server_id, f"VM {server_id} terminated; it is being wiped back into the pool.")
+    return _act(server_id, lambda: lifecycle_admin.terminate_now(server_id, current_user),
+                f"VM {server_id} terminated; it is being wiped back into the pool.")
 
 
 @bp.post("/servers/<int:server_id>/period-end")
@@ -88,20 +81,13 @@ def servers_period_end(server_id: int):
         new_end = datetime.fromisoformat(request.form.get("period_end", "").strip()).replace(tzinfo=timezone.utc)
     except ValueError:
         return action_refused("Give the new period end as a date and time.", 400, _back(server_id))
-    try:
-        lifecycle_admin.change_period_end(server_id, current_user, new_end)
-    except lifecycle_admin.LifecycleActionError as error:
-        return _refused(server_id, error)
-    return _done(server_id, f"Period of VM {server_id} now ends {new_end:%Y-%m-%d %H:%M} UTC.")
+    return _act(server_id, lambda: lifecycle_admin.change_period_end(server_id, current_user, new_end),
+                f"Period of VM {server_id} now ends {new_end:%Y-%m-%d %H:%M} UTC.")
 
 
 @bp.post("/servers/wipes/<int:wipe_id>/retry")
 @role_required(StaffRole.ADMIN)
 def servers_wipe_retry(wipe_id: int):
     wipe = db.session.get(ServerWipe, wipe_id) or abort(404)
-    server_id = wipe.server_id
-    try:
-        lifecycle_admin.retry_wipe(wipe_id, current_user)
-    except lifecycle_admin.LifecycleActionError as error:
-        return _refused(server_id, error)
-    return _done(server_id, f"Wipe {wipe_id} queued again from its failed step.")
+    return _act(wipe.server_id, lambda: lifecycle_admin.retry_wipe(wipe_id, current_user),
+                f"Wipe {wipe_id} queued again from its failed step.")

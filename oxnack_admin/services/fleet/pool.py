@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProvisioningRun, Server, User
-from oxnack_admin.models.enums import RunState
+from oxnack_admin.models.enums import LifecycleState, RunState
 from oxnack_admin.services.staff import audit
 from oxnack_admin.services.paging import ListParams, Page, like_escape, paginate
 
@@ -25,8 +25,8 @@ STATES = {
     "attention": (Server.attention.is_not(None),),
     "failed": (_latest_run_state == RunState.FAILED,),
     "provisioning": (_latest_run_state.in_([RunState.PENDING, RunState.RUNNING]),),
-    "suspended": (Server.lifecycle_state == "suspended",),
-    "wiping": (Server.lifecycle_state == "wiping",),
+    "suspended": (Server.lifecycle_state == LifecycleState.SUSPENDED,),
+    "wiping": (Server.lifecycle_state == LifecycleState.WIPING,),
 }
 SNAPSHOT = ("os", "ips", "lan_ip", "node", "country", "cores", "ram", "hdd", "mac", "name", "attention", "busy",
             "username", "status")

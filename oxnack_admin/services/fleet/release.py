@@ -53,8 +53,9 @@ def release_server(server_id: int, actor):
         ProvisioningRun.server_id == server_id, ProvisioningRun.state.in_([RunState.PENDING, RunState.RUNNING])))
     if unfinished:
         raise ReleaseRefused(f"server {server_id} is still being provisioned (run {unfinished})")
-    if vm_locks.holder(server_id):
-        raise ReleaseRefused(f"another operation is running on server {server_id} ({vm_locks.holder(server_id)})")
+    held_by = vm_locks.holder(server_id)
+    if held_by:
+        raise ReleaseRefused(f"another operation is running on server {server_id} ({held_by})")
     pending = open_wipe(server)
     if pending is not None:
         raise ReleaseRefused(f"server {server_id} is being wiped already (wipe {pending.id}, {pending.state}); "

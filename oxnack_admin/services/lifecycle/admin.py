@@ -11,6 +11,7 @@ from sqlalchemy import select
 from oxnack_admin.extensions import db
 from oxnack_admin.models import Server, ServerEvent, ServerWipe, User
 from oxnack_admin.models.enums import LifecycleState
+from oxnack_admin.services.fleet import pool
 from oxnack_admin.services.lifecycle import clock, history, renewal, suspension, termination
 from oxnack_admin.services.staff import audit
 
@@ -35,7 +36,7 @@ def _state(server: Server) -> dict:
 def renew_by_hand(server_id: int, staff, *, charge: bool) -> datetime:
     """Extend by RENTAL_DAYS; charged from the owner's balance (InsufficientFunds) or free."""
     server = _locked_sold(server_id)
-    owner = history.owner_of(server)
+    owner = pool.owner_of(server)
     if owner is None:
         raise LifecycleActionError("The owner's account is gone; change the period end instead.")
     before = _state(server)
@@ -51,7 +52,7 @@ def suspend_now(server_id: int, staff) -> None:
     if server.lifecycle_state == LifecycleState.SUSPENDED:
         raise LifecycleActionError(f"VM {server_id} is suspended already.")
     before = _state(server)
-    suspension.suspend(server, history.owner_of(server), staff=staff, reason="staff")
+    suspension.suspend(server, pool.owner_of(server), staff=staff, reason="staff")
     audit.record(staff, "server.suspend", "server", server.id, before=before, after=_state(server))
 
 
@@ -70,7 +71,7 @@ def terminate_now(server_id: int, staff) -> ServerWipe:
     server = _locked_sold(server_id)
     before = {**_state(server), "username": server.username}
     try:
-        wipe = termination.terminate(server, history.owner_of(server), staff=staff, reason="staff")
+        wipe = termination.terminate(server, pool.owner_of(server), staff=staff, reason="staff")
     except termination.WipeRefused as exc:
         raise LifecycleActionError(str(exc)) from None
     audit.record(staff, "server.terminate", "server", server_id, before=before, after={"wipe_id": wipe.id})

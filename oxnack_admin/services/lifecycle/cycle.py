@@ -15,6 +15,7 @@ from sqlalchemy import exists, select
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProvisioningRun, Server
 from oxnack_admin.models.enums import LifecycleState, RunState, ServerStatus
+from oxnack_admin.services.fleet import pool
 from oxnack_admin.services.lifecycle import clock, history, renewal, suspension, termination
 from oxnack_admin.services.money import ledger
 
@@ -96,7 +97,7 @@ def _date_adopted(server: Server, now: datetime) -> bool:
         return False
     server.lifecycle_state = server.lifecycle_state or LifecycleState.ACTIVE
     if server.paid_until is None:
-        owner = history.owner_of(server)
+        owner = pool.owner_of(server)
         config = current_app.config
         legacy_stop = parse_legacy_date(owner.date_stop if owner else None)
         notice = now + timedelta(days=max(config["RENEWAL_REMINDER_DAYS"] or [0]))
@@ -139,7 +140,7 @@ def _remind(server: Server, now: datetime) -> bool:
     if not due or (server.reminded_days is not None and server.reminded_days <= min(due)):
         return False
     server.reminded_days = min(due)
-    owner = history.owner_of(server)
+    owner = pool.owner_of(server)
     price = renewal.renewal_price(server)
     covered = bool(owner and server.auto_renew and ledger.balance_of(owner.id) >= price)
     history.record(server, "reminded", days=server.reminded_days, date_stop=server.paid_until)
@@ -158,7 +159,7 @@ def _due(now: datetime) -> list[int]:
 def _renew_or_suspend(server: Server, now: datetime) -> str | None:
     if not _is_sold(server) or server.lifecycle_state != LifecycleState.ACTIVE or server.paid_until > now:
         return None
-    owner = history.owner_of(server)
+    owner = pool.owner_of(server)
     if owner is not None and server.auto_renew:
         try:
             renewal.renew(server, owner, now=now, source="auto")
@@ -181,7 +182,7 @@ def _terminate(server: Server, now: datetime) -> bool:
     if not _is_sold(server) or server.lifecycle_state != LifecycleState.SUSPENDED or \
             termination.termination_date(server) > now:
         return False
-    termination.terminate(server, history.owner_of(server), reason="grace_period_over")
+    termination.terminate(server, pool.owner_of(server), reason="grace_period_over")
     return True
 
 
@@ -198,5 +199,5 @@ def _suspended_but_running(now: datetime) -> list[int]:
 def _requeue_stop(server: Server) -> bool:
     if server.lifecycle_state != LifecycleState.SUSPENDED or server.status == ServerStatus.OFF:
         return False
-    suspension.schedule_stop(server.id)
+    renewal.schedule_power(server.id, "stop")
     return True

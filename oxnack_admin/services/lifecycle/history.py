@@ -22,13 +22,6 @@ def events_of(server_id: int, limit: int = 50) -> list[ServerEvent]:
                                    .order_by(ServerEvent.id.desc()).limit(limit)))
 
 
-def owner_of(server: Server, username: str | None = None) -> User | None:
-    username = username or server.username
-    if not username:
-        return None
-    return db.session.scalar(select(User).where(User.username == username).order_by(User.id).limit(1))
-
-
 def mail_owner(owner: User | None, kind: str, server: Server, **context) -> bool:
     """Queue a lifecycle mail to the owner (sent after the commit); False when they have no address."""
     if owner is None or not owner.mail:

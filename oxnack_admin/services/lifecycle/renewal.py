@@ -74,7 +74,7 @@ def renew(server: Server, owner: User, *, now: datetime | None = None, charge: b
     server.paid_until, server.reminded_days = new_end, None
     if suspended:
         server.lifecycle_state, server.suspended_at = LifecycleState.ACTIVE, None
-        queueing.enqueue_after_commit(queueing.DEFAULT, POWER_JOB, server.id, "start", retry=power_retry())
+        schedule_power(server.id, "start")
     history.record(server, "renewed", staff=staff, source=source, price=str(price), charged=charge,
                    previous_end=old_end, date_stop=new_end, from_suspension=suspended)
     history.mail_owner(owner, "lifecycle_renewed", server, date_stop=history.shown_date(new_end),
@@ -154,7 +154,8 @@ def schedule_resume_after_commit(user_id: int) -> None:
     queueing.enqueue_after_commit(queueing.DEFAULT, RESUME_JOB, user_id)
 
 
-def power_retry():
+def schedule_power(server_id: int, action: str) -> None:
+    """Start or stop the VM once the caller commits (`enforce_power`), retried like provisioning."""
     from oxnack_admin.services.provisioning.runs import retry_policy
 
-    return retry_policy()
+    queueing.enqueue_after_commit(queueing.DEFAULT, POWER_JOB, server_id, action, retry=retry_policy())

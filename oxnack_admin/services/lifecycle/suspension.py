@@ -7,8 +7,7 @@ from oxnack_admin.models import Server, User
 from oxnack_admin.models.enums import LifecycleState
 from oxnack_admin.services.fleet import power, vm_locks
 from oxnack_admin.services.lifecycle import clock, history
-from oxnack_admin.services.lifecycle.renewal import POWER_JOB, power_retry
-from oxnack_admin.services.ops import queueing
+from oxnack_admin.services.lifecycle.renewal import schedule_power
 
 log = logging.getLogger(__name__)
 
@@ -16,17 +15,11 @@ log = logging.getLogger(__name__)
 WANTED_STATE = {"stop": LifecycleState.SUSPENDED, "start": LifecycleState.ACTIVE}
 
 
-class VmBusy(Exception):
-    """Another operation holds the VM; the job tries again."""
-
-    retryable = True
-
-
 def suspend(server: Server, owner: User | None, *, now: datetime | None = None, staff=None, reason: str) -> None:
     """Suspend the locked server: refuse power now, stop the VM after the commit, tell the owner."""
     now = now or clock.now()
     server.lifecycle_state, server.suspended_at = LifecycleState.SUSPENDED, now
-    schedule_stop(server.id)
+    schedule_power(server.id, "stop")
     history.record(server, "suspended", staff=staff, reason=reason, date_stop=server.paid_until)
     from oxnack_admin.services.lifecycle.termination import termination_date
 
@@ -38,12 +31,8 @@ def suspend(server: Server, owner: User | None, *, now: datetime | None = None, 
 def unsuspend(server: Server, *, staff) -> None:
     """Lift a suspension without renewing (the period must still run); the VM starts after the commit."""
     server.lifecycle_state, server.suspended_at = LifecycleState.ACTIVE, None
-    queueing.enqueue_after_commit(queueing.DEFAULT, POWER_JOB, server.id, "start", retry=power_retry())
+    schedule_power(server.id, "start")
     history.record(server, "unsuspended", staff=staff, date_stop=server.paid_until)
-
-
-def schedule_stop(server_id: int) -> None:
-    queueing.enqueue_after_commit(queueing.DEFAULT, POWER_JOB, server_id, "stop", retry=power_retry())
 
 
 def enforce_power(server_id: int, action: str) -> str | None:
@@ -54,7 +43,7 @@ def enforce_power(server_id: int, action: str) -> str | None:
         return None
     token = vm_locks.acquire(server_id, f"lifecycle:{action}")
     if token is None:
-        raise VmBusy(f"VM {server_id} is busy ({vm_locks.holder(server_id)}); {action} tried again later")
+        raise vm_locks.VmBusy(f"VM {server_id} is busy ({vm_locks.holder(server_id)}); {action} tried again later")
     try:
         return power.carry_out_power_action(server_id, action, "lifecycle")
     finally:

@@ -35,10 +35,6 @@ class WipeRefused(Exception):
     """The wipe cannot start or be retried now; the message says why (for the console)."""
 
 
-class VmBusy(Exception):
-    retryable = True
-
-
 def termination_date(server: Server) -> datetime | None:
     """When a suspended server is terminated: SUSPEND_GRACE_DAYS after its period end."""
     if server.paid_until is None:
@@ -76,10 +72,9 @@ def terminate(server: Server, owner: User | None, *, staff=None, reason: str) ->
 
 
 def schedule(wipe: ServerWipe) -> None:
-    from oxnack_admin.services.provisioning.runs import retry_policy
+    from oxnack_admin.services.provisioning.runs import job_options
 
-    queueing.enqueue_after_commit(queueing.PROVISIONING, JOB, wipe.id, retry=retry_policy(),
-                                  job_timeout=current_app.config.get("PROVISIONING_JOB_TIMEOUT", 3600))
+    queueing.enqueue_after_commit(queueing.PROVISIONING, JOB, wipe.id, **job_options())
 
 
 def retry_wipe(wipe_id: int, staff) -> ServerWipe:
@@ -120,7 +115,7 @@ def carry_out(wipe_id: int, *, last_attempt: bool = True) -> ServerWipe | None:
             return wipe
         server_id, token = wipe.server_id, None
         try:
-            token = _take_vm_lock(wipe)
+            token = vm_locks.acquire_for_attempt(server_id, f"wipe:{wipe_id}", "the wipe")
             _carry_out(wipe)
         except Exception as exc:
             _record_failure(wipe_id, exc, final=last_attempt or not is_transient(exc))
@@ -192,8 +187,8 @@ def _clone(server: Server) -> None:
     if proxmox.vm_exists(server.id):
         config = proxmox.wait_unlocked(server.id)  # an earlier attempt's clone: let it finish
     else:
-        proxmox.clone(int(template), server.id, f"pool-{server.os}-{server.id}", current_app.config["PROXMOX_STORAGE"])
-        config = proxmox.get_config(server.id)
+        config = proxmox.clone(int(template), server.id, f"pool-{server.os}-{server.id}",
+                               current_app.config["PROXMOX_STORAGE"])
     # The row shows the fresh VM as it is until the next order sizes it.
     server.cores = int(config.get("cores") or server.cores or 1)
     server.ram = max(int(config.get("memory") or 1024) // 1024, 1)
@@ -217,20 +212,3 @@ def _return(server: Server) -> None:
 
 STEPS = {WipeStepName.STOP: _stop, WipeStepName.DESTROY: _destroy, WipeStepName.CLONE: _clone,
          WipeStepName.NETWORK: _network, WipeStepName.RETURN_TO_POOL: _return}
-
-
-def _take_vm_lock(wipe: ServerWipe) -> str:
-    ttl = current_app.config.get("PROVISIONING_LOCK_TTL", vm_locks.DEFAULT_TTL_SECONDS)
-    purpose = f"wipe:{wipe.id}"
-    token = vm_locks.acquire(wipe.server_id, purpose, ttl)
-    if token:
-        return token
-    held_by = vm_locks.holder(wipe.server_id) or ""
-    if held_by.startswith(purpose + ":"):  # our own dead attempt: we hold the advisory lock now
-        vm_locks.release(wipe.server_id, held_by)
-        token = vm_locks.acquire(wipe.server_id, purpose, ttl)
-        if token:
-            return token
-    raise VmBusy(f"VM {wipe.server_id} is busy ({held_by or 'locked'}); the wipe will try again")
-
-

@@ -32,12 +32,6 @@ JOB = "jobs.provisioning.provision_server"
 ADVISORY_LOCK_CLASS = advisory_locks.PROVISIONING_RUN  # first key of the runs' advisory locks; the second is the run id
 
 
-class VmBusy(Exception):
-    """Another operation holds the VM's lock; provisioning tries again later."""
-
-    retryable = True
-
-
 class RetryRefused(Exception):
     """Staff cannot retry (or fail) this run now; the message says why."""
 
@@ -61,10 +55,11 @@ def retry_policy() -> Retry | None:
 
 def schedule(run: ProvisioningRun) -> None:
     """Queue the run's job once the order commits."""
-    queueing.enqueue_after_commit(queueing.PROVISIONING, JOB, run.id, **_job_options())
+    queueing.enqueue_after_commit(queueing.PROVISIONING, JOB, run.id, **job_options())
 
 
-def _job_options() -> dict:
+def job_options() -> dict:
+    """RQ options of a job on the provisioning queue: retries and one attempt's timeout (wipes too)."""
     return {"retry": retry_policy(), "job_timeout": current_app.config.get("PROVISIONING_JOB_TIMEOUT", 3600)}
 
 
@@ -83,7 +78,7 @@ def advance(run_id: int, *, job_id: str | None = None, last_attempt: bool = True
             return run
         server_id = run.server_id
         try:
-            token = _take_vm_lock(run)
+            token = vm_locks.acquire_for_attempt(server_id, f"provision:{run_id}", "provisioning")
             try:
                 _carry_out(run, job_id)
             finally:
@@ -138,7 +133,7 @@ def resume_stuck_runs(older_than_minutes: float | None = None) -> list[int]:
         ProvisioningRun.state.in_([RunState.PENDING, RunState.RUNNING]), ProvisioningRun.updated_at <= cutoff)))
     for run_id in run_ids:
         log.warning("provisioning run %s looks stuck; queueing it again", run_id)
-        queueing.enqueue(queueing.PROVISIONING, JOB, run_id, **_job_options())
+        queueing.enqueue(queueing.PROVISIONING, JOB, run_id, **job_options())
     if run_ids:
         # Touched, so the next sweeps give the job queued now its time: behind a long queue every
         # pass queued the same run again and the duplicates snowballed (found by the soak).
@@ -276,23 +271,6 @@ def _reclaim(run: ProvisioningRun, actor) -> None:
 def _recharge_count(run: ProvisioningRun) -> int:
     return db.session.scalar(select(func.count(Transaction.id)).where(
         Transaction.idempotency_key.like(f"charge:provisioning:{run.id}:%")))
-
-
-def _take_vm_lock(run: ProvisioningRun) -> str:
-    ttl = current_app.config.get("PROVISIONING_LOCK_TTL", vm_locks.DEFAULT_TTL_SECONDS)
-    purpose = f"provision:{run.id}"
-    token = vm_locks.acquire(run.server_id, purpose, ttl)
-    if token:
-        return token
-    held_by = vm_locks.holder(run.server_id) or ""
-    if held_by.startswith(purpose + ":"):
-        # An earlier attempt of this very run died holding it: we hold the run's advisory lock,
-        # so that attempt is gone and the VM lock is ours to take over.
-        vm_locks.release(run.server_id, held_by)
-        token = vm_locks.acquire(run.server_id, purpose, ttl)
-        if token:
-            return token
-    raise VmBusy(f"VM {run.server_id} is busy ({held_by or 'locked'}); provisioning will try again")
 
 
 def _now() -> datetime:
