@@ -1,7 +1,6 @@
 """What customers see: the proxies on sale now, and their own orders with credentials."""
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from oxnack_admin.extensions import db
@@ -9,6 +8,7 @@ from oxnack_admin.models import ProxyInventory, ProxyOrder
 from oxnack_admin.models.enums import ProxyOrderState
 from oxnack_admin.services.money.ledger import as_json_number
 from . import upstream
+from .refund import within_window
 from .sync import iso
 
 MAX_PAGE_SIZE = 100
@@ -58,9 +58,7 @@ def order_view(order: ProxyOrder, now: datetime | None = None) -> dict:
 
 def refundable_now(order: ProxyOrder, now: datetime | None = None) -> bool:
     """Whether a refund could be asked for now (the upstream still has to say the proxy is offline)."""
-    now = now or datetime.now(timezone.utc)
-    return (order.state == ProxyOrderState.ACTIVE and order.refundable is not False
-            and now <= order.created_at + timedelta(minutes=current_app.config["SOCKS_REFUND_MINUTES"]))
+    return order.state == ProxyOrderState.ACTIVE and order.refundable is not False and within_window(order, now)
 
 
 def orders_of(user_id: int) -> list[ProxyOrder]:
