@@ -10,6 +10,7 @@ from oxnack_admin.services.money import ledger
 from oxnack_admin.services.money.ledger import as_json_number
 from oxnack_admin.services.paging import ListParams, Page, like_escape, paginate
 from oxnack_admin.services.staff import audit
+from .catalogue import KINDS, ON_SALE
 from .sync import iso
 
 INVENTORY_SORTS = {"id": ProxyInventory.id, "country": (ProxyInventory.country_code, ProxyInventory.id),
@@ -37,9 +38,8 @@ def cleanup(actor=None) -> int:
 
 def stats() -> dict:
     """The staff stats call's answer: stock, sales, refunds, revenue in roubles, countries, last sync."""
-    on_sale = (ProxyInventory.on_sale.is_(True), ProxyInventory.sold.is_(False))
     inventory, countries = db.session.execute(select(
-        func.count(ProxyInventory.id), func.count(func.distinct(ProxyInventory.country_code))).where(*on_sale)).one()
+        func.count(ProxyInventory.id), func.count(func.distinct(ProxyInventory.country_code))).where(*ON_SALE)).one()
     sold, refunded = db.session.execute(select(
         func.count(ProxyOrder.id).filter(ProxyOrder.state.in_(SOLD_STATES)),
         func.count(ProxyOrder.id).filter(ProxyOrder.state == ProxyOrderState.REFUNDED))).one()
@@ -69,14 +69,10 @@ def search_inventory(params: ListParams) -> Page:
     country, kind, sale = (params.filters.get(name) for name in INVENTORY_FILTERS)
     if country:
         statement = statement.where(func.upper(ProxyInventory.country_code) == country.upper())
-    if kind == "mobile":
-        statement = statement.where(ProxyInventory.mobile.is_(True))
-    elif kind == "hosting":
-        statement = statement.where(ProxyInventory.hosting.is_(True), ProxyInventory.mobile.is_(False))
-    elif kind == "residential":
-        statement = statement.where(ProxyInventory.mobile.is_(False), ProxyInventory.hosting.is_(False))
+    if kind in KINDS:
+        statement = statement.where(*KINDS[kind])
     if sale == "on":
-        statement = statement.where(ProxyInventory.on_sale.is_(True), ProxyInventory.sold.is_(False))
+        statement = statement.where(*ON_SALE)
     elif sale == "off":
         statement = statement.where(ProxyInventory.on_sale.is_(False), ProxyInventory.sold.is_(False))
     elif sale == "sold":

@@ -12,24 +12,25 @@ from .refund import within_window
 from .sync import iso
 
 MAX_PAGE_SIZE = 100
-TYPES = ("residential", "mobile", "hosting")
+ON_SALE = (ProxyInventory.on_sale.is_(True), ProxyInventory.sold.is_(False))
+# The customer-facing type as SQL conditions (ProxyInventory.kind in Python).
+KINDS = {"residential": (ProxyInventory.mobile.is_(False), ProxyInventory.hosting.is_(False)),
+         "mobile": (ProxyInventory.mobile.is_(True),),
+         "hosting": (ProxyInventory.hosting.is_(True), ProxyInventory.mobile.is_(False))}
+TYPES = tuple(KINDS)
 
 
 def on_sale(country_code: str | None = None, city: str | None = None, kind: str | None = None, page: int = 0,
             page_size: int = 50) -> dict:
     """One page of the proxies on sale now, filtered; page_size is capped at MAX_PAGE_SIZE."""
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
-    query = select(ProxyInventory).where(ProxyInventory.on_sale.is_(True), ProxyInventory.sold.is_(False))
+    query = select(ProxyInventory).where(*ON_SALE)
     if country_code:
         query = query.where(func.upper(ProxyInventory.country_code) == country_code.strip().upper())
     if city:
         query = query.where(func.lower(ProxyInventory.city) == city.strip().lower())
-    if kind == "mobile":
-        query = query.where(ProxyInventory.mobile.is_(True))
-    elif kind == "hosting":
-        query = query.where(ProxyInventory.hosting.is_(True), ProxyInventory.mobile.is_(False))
-    elif kind == "residential":
-        query = query.where(ProxyInventory.mobile.is_(False), ProxyInventory.hosting.is_(False))
+    if kind in KINDS:
+        query = query.where(*KINDS[kind])
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.session.scalars(query.order_by(ProxyInventory.id).limit(page_size).offset(page * page_size))
     price, price_rub = as_json_number(upstream.price_usd()), as_json_number(upstream.price_rub())
