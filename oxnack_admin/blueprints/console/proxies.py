@@ -7,11 +7,9 @@ from wtforms.validators import InputRequired, NumberRange, Optional, Regexp
 
 from ...extensions import db
 from ...models import ProxyOrder, ProxySyncRun
-from ...models.enums import ProxyOrderState, ProxySyncTrigger, StaffRole
+from ...models.enums import ProxyOrderState, StaffRole
 from ...services.paging import ListParams
-from oxnack_admin.services.ops import queueing
 from oxnack_admin.services.proxies import admin as proxies_admin, sync
-from oxnack_admin.services.staff import audit
 from . import bp
 from .access import role_required
 from .rendering import action_refused, action_result, form_invalid, render
@@ -48,14 +46,9 @@ def proxies_sync():
         return form_invalid("console/proxies/page.html", "console/proxies/_sync_panel.html",
                             **_page_context(_inventory_params(), form=form))
     try:
-        run = sync.start_run(ProxySyncTrigger.CONSOLE, staff_id=current_user.id, requested_by=current_user.email,
-                             country_code=form.country_code.data, page_size=form.page_size.data)
+        run = proxies_admin.start_sync(current_user, form.country_code.data, form.page_size.data)
     except sync.SyncBusy as error:
         return action_refused(str(error), 409, url_for("console.proxies"))
-    audit.record(current_user, "proxies.sync", "proxy_sync_run", run.id,
-                 after={"country_code": run.country_code, "page_size": run.page_size})
-    db.session.commit()
-    queueing.enqueue(queueing.DEFAULT, "jobs.proxies.run_sync", run.id, job_timeout=3600)
     return action_result(f"Sync {run.id} started.", "console/proxies/_sync_panel.html", url_for("console.proxies"),
                          **_page_context(_inventory_params()))
 

@@ -5,11 +5,13 @@ from sqlalchemy import delete, exists, func, or_, select
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProxyInventory, ProxyOrder, ProxySyncRun, Transaction, User
-from oxnack_admin.models.enums import ProxyOrderState, RunState, TransactionStatus, TransactionType
+from oxnack_admin.models.enums import ProxyOrderState, ProxySyncTrigger, RunState, TransactionStatus, TransactionType
 from oxnack_admin.services.money import ledger
 from oxnack_admin.services.money.ledger import as_json_number
+from oxnack_admin.services.ops import queueing
 from oxnack_admin.services.paging import ListParams, Page, like_escape, paginate
 from oxnack_admin.services.staff import audit
+from . import sync
 from .catalogue import KINDS, ON_SALE
 from .sync import iso
 
@@ -20,10 +22,22 @@ INVENTORY_FILTERS = ("country", "type", "sale")
 ORDER_SORTS = {"id": ProxyOrder.id, "state": (ProxyOrder.state, ProxyOrder.id)}
 ORDER_FILTERS = ("state",)
 SOLD_STATES = (ProxyOrderState.ACTIVE, ProxyOrderState.REFUNDING, ProxyOrderState.REFUNDED, ProxyOrderState.FLAGGED)
+SYNC_JOB = "jobs.proxies.run_sync"
 
 
 class ProxyAdminError(ValueError):
     """A staff action that cannot be done; the message says why."""
+
+
+def start_sync(actor, country_code: str | None, page_size: int) -> ProxySyncRun:
+    """A sync staff started: record the run and its audit event, commit, queue the job; raises sync.SyncBusy."""
+    run = sync.start_run(ProxySyncTrigger.CONSOLE, staff_id=actor.id, requested_by=actor.email,
+                         country_code=country_code, page_size=page_size)
+    audit.record(actor, "proxies.sync", "proxy_sync_run", run.id,
+                 after={"country_code": run.country_code, "page_size": run.page_size})
+    db.session.commit()
+    queueing.enqueue(queueing.DEFAULT, SYNC_JOB, run.id, job_timeout=3600)
+    return run
 
 
 def cleanup(actor=None) -> int:
