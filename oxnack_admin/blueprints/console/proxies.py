@@ -12,7 +12,7 @@ from ...services.paging import ListParams
 from oxnack_admin.services.proxies import admin as proxies_admin, sync
 from . import bp
 from .access import role_required
-from .rendering import action_refused, action_result, form_invalid, render
+from .rendering import action_refused, action_result, form_invalid, render, wants_fragment
 
 
 class SyncForm(FlaskForm):
@@ -26,7 +26,10 @@ class SyncForm(FlaskForm):
 @role_required(StaffRole.SUPPORT)
 def proxies():
     params = _inventory_params()
-    return render("console/proxies/page.html", "console/proxies/_inventory.html", **_page_context(params))
+    # A filter, sort or page swap redraws the table only: no stats, countries or runs to read for it.
+    context = ({"params": params, "page": proxies_admin.search_inventory(params)} if wants_fragment()
+               else _page_context(params))
+    return render("console/proxies/page.html", "console/proxies/_inventory.html", **context)
 
 
 @bp.get("/proxies/orders")
@@ -50,7 +53,7 @@ def proxies_sync():
     except sync.SyncBusy as error:
         return action_refused(str(error), 409, url_for("console.proxies"))
     return action_result(f"Sync {run.id} started.", "console/proxies/_sync_panel.html", url_for("console.proxies"),
-                         **_page_context(_inventory_params()))
+                         **_sync_context())
 
 
 @bp.get("/proxies/sync/<int:sync_run_id>")
@@ -98,9 +101,13 @@ def _inventory_params() -> ListParams:
 
 
 def _page_context(params: ListParams, form: SyncForm | None = None) -> dict:
-    runs = proxies_admin.recent_runs(10)
-    running = next((run for run in runs if not run.is_final), None)
     return {"params": params, "page": proxies_admin.search_inventory(params),
             "country_options": [("", "All countries")] + [(code, code) for code in proxies_admin.country_codes()],
-            "stats": proxies_admin.stats(), "order_counts": proxies_admin.counts_by_state(), "runs": runs,
-            "run": running, "form": form or SyncForm(formdata=None)}
+            "stats": proxies_admin.stats(), "order_counts": proxies_admin.counts_by_state(), **_sync_context(form)}
+
+
+def _sync_context(form: SyncForm | None = None) -> dict:
+    """What the sync panel shows: the form, the last runs and the one running."""
+    runs = proxies_admin.recent_runs(10)
+    return {"runs": runs, "run": next((run for run in runs if not run.is_final), None),
+            "form": form or SyncForm(formdata=None)}
