@@ -76,11 +76,12 @@ def proxies_cleanup():
 @bp.post("/proxies/orders/<int:order_id>/resolve")
 @role_required(StaffRole.ADMIN)
 def proxies_orders_resolve(order_id: int):
-    db.session.get(ProxyOrder, order_id) or abort(404)
     outcome = request.form.get("outcome", "")
     back = url_for("console.proxies_orders", state="flagged")
     try:
-        order = proxies_admin.resolve_flagged(order_id, outcome, current_user)
+        order = proxies_admin.resolve_flagged(order_id, outcome, current_user)  # loads it under its lock
+    except LookupError:
+        abort(404)
     except proxies_admin.ProxyAdminError as error:
         db.session.rollback()
         return action_refused(str(error), 409, back)
