@@ -7,14 +7,12 @@ from wtforms.validators import InputRequired, NumberRange, Optional, Regexp
 
 from ...extensions import db
 from ...models import ProxyOrder, ProxySyncRun
-from ...models.enums import ProxyOrderState, ProxySyncTrigger, StaffRole
+from ...models.enums import ProxyOrderState, StaffRole
 from ...services.paging import ListParams
-from oxnack_admin.services.ops import queueing
 from oxnack_admin.services.proxies import admin as proxies_admin, sync
-from oxnack_admin.services.staff import audit
 from . import bp
 from .access import role_required
-from .rendering import action_refused, action_result, form_invalid, render
+from .rendering import action_refused, action_result, form_invalid, render, wants_fragment
 
 
 class SyncForm(FlaskForm):
@@ -28,7 +26,10 @@ class SyncForm(FlaskForm):
 @role_required(StaffRole.SUPPORT)
 def proxies():
     params = _inventory_params()
-    return render("console/proxies/page.html", "console/proxies/_inventory.html", **_page_context(params))
+    # A filter, sort or page swap redraws the table only: no stats, countries or runs to read for it.
+    context = ({"params": params, "page": proxies_admin.search_inventory(params)} if wants_fragment()
+               else _page_context(params))
+    return render("console/proxies/page.html", "console/proxies/_inventory.html", **context)
 
 
 @bp.get("/proxies/orders")
@@ -48,16 +49,11 @@ def proxies_sync():
         return form_invalid("console/proxies/page.html", "console/proxies/_sync_panel.html",
                             **_page_context(_inventory_params(), form=form))
     try:
-        run = sync.start_run(ProxySyncTrigger.CONSOLE, staff_id=current_user.id, requested_by=current_user.email,
-                             country_code=form.country_code.data, page_size=form.page_size.data)
+        run = proxies_admin.start_sync(current_user, form.country_code.data, form.page_size.data)
     except sync.SyncBusy as error:
         return action_refused(str(error), 409, url_for("console.proxies"))
-    audit.record(current_user, "proxies.sync", "proxy_sync_run", run.id,
-                 after={"country_code": run.country_code, "page_size": run.page_size})
-    db.session.commit()
-    queueing.enqueue(queueing.DEFAULT, "jobs.proxies.run_sync", run.id, job_timeout=3600)
     return action_result(f"Sync {run.id} started.", "console/proxies/_sync_panel.html", url_for("console.proxies"),
-                         **_page_context(_inventory_params()))
+                         **_sync_context())
 
 
 @bp.get("/proxies/sync/<int:sync_run_id>")
@@ -80,11 +76,12 @@ def proxies_cleanup():
 @bp.post("/proxies/orders/<int:order_id>/resolve")
 @role_required(StaffRole.ADMIN)
 def proxies_orders_resolve(order_id: int):
-    db.session.get(ProxyOrder, order_id) or abort(404)
     outcome = request.form.get("outcome", "")
     back = url_for("console.proxies_orders", state="flagged")
     try:
-        order = proxies_admin.resolve_flagged(order_id, outcome, current_user)
+        order = proxies_admin.resolve_flagged(order_id, outcome, current_user)  # loads it under its lock
+    except LookupError:
+        abort(404)
     except proxies_admin.ProxyAdminError as error:
         db.session.rollback()
         return action_refused(str(error), 409, back)
@@ -105,9 +102,13 @@ def _inventory_params() -> ListParams:
 
 
 def _page_context(params: ListParams, form: SyncForm | None = None) -> dict:
-    runs = proxies_admin.recent_runs(10)
-    running = next((run for run in runs if not run.is_final), None)
     return {"params": params, "page": proxies_admin.search_inventory(params),
             "country_options": [("", "All countries")] + [(code, code) for code in proxies_admin.country_codes()],
-            "stats": proxies_admin.stats(), "order_counts": proxies_admin.counts_by_state(), "runs": runs,
-            "run": running, "form": form or SyncForm(formdata=None)}
+            "stats": proxies_admin.stats(), "order_counts": proxies_admin.counts_by_state(), **_sync_context(form)}
+
+
+def _sync_context(form: SyncForm | None = None) -> dict:
+    """What the sync panel shows: the form, the last runs and the one running."""
+    runs = proxies_admin.recent_runs(10)
+    return {"runs": runs, "run": next((run for run in runs if not run.is_final), None),
+            "form": form or SyncForm(formdata=None)}

@@ -19,12 +19,8 @@ PREFIX = "/api/external-proxy"
 
 
 @bp.errorhandler(purchases.PurchaseError)
-def refuse_purchase(error: purchases.PurchaseError):
-    return bp.error_response(error.status, error.message)
-
-
 @bp.errorhandler(refunds.RefundError)
-def refuse_refund(error: refunds.RefundError):
+def refuse(error: purchases.PurchaseError | refunds.RefundError):
     return bp.error_response(error.status, error.message)
 
 

@@ -5,11 +5,14 @@ from sqlalchemy import delete, exists, func, or_, select
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProxyInventory, ProxyOrder, ProxySyncRun, Transaction, User
-from oxnack_admin.models.enums import ProxyOrderState, RunState, TransactionStatus, TransactionType
+from oxnack_admin.models.enums import ProxyOrderState, ProxySyncTrigger, RunState, TransactionStatus, TransactionType
 from oxnack_admin.services.money import ledger
 from oxnack_admin.services.money.ledger import as_json_number
+from oxnack_admin.services.ops import queueing
 from oxnack_admin.services.paging import ListParams, Page, like_escape, paginate
 from oxnack_admin.services.staff import audit
+from . import sync
+from .catalogue import KINDS, ON_SALE
 from .sync import iso
 
 INVENTORY_SORTS = {"id": ProxyInventory.id, "country": (ProxyInventory.country_code, ProxyInventory.id),
@@ -19,10 +22,22 @@ INVENTORY_FILTERS = ("country", "type", "sale")
 ORDER_SORTS = {"id": ProxyOrder.id, "state": (ProxyOrder.state, ProxyOrder.id)}
 ORDER_FILTERS = ("state",)
 SOLD_STATES = (ProxyOrderState.ACTIVE, ProxyOrderState.REFUNDING, ProxyOrderState.REFUNDED, ProxyOrderState.FLAGGED)
+SYNC_JOB = "jobs.proxies.run_sync"
 
 
 class ProxyAdminError(ValueError):
     """A staff action that cannot be done; the message says why."""
+
+
+def start_sync(actor, country_code: str | None, page_size: int) -> ProxySyncRun:
+    """A sync staff started: record the run and its audit event, commit, queue the job; raises sync.SyncBusy."""
+    run = sync.start_run(ProxySyncTrigger.CONSOLE, staff_id=actor.id, requested_by=actor.email,
+                         country_code=country_code, page_size=page_size)
+    audit.record(actor, "proxies.sync", "proxy_sync_run", run.id,
+                 after={"country_code": run.country_code, "page_size": run.page_size})
+    db.session.commit()
+    queueing.enqueue(queueing.DEFAULT, SYNC_JOB, run.id, job_timeout=3600)
+    return run
 
 
 def cleanup(actor=None) -> int:
@@ -37,9 +52,8 @@ def cleanup(actor=None) -> int:
 
 def stats() -> dict:
     """The staff stats call's answer: stock, sales, refunds, revenue in roubles, countries, last sync."""
-    on_sale = (ProxyInventory.on_sale.is_(True), ProxyInventory.sold.is_(False))
     inventory, countries = db.session.execute(select(
-        func.count(ProxyInventory.id), func.count(func.distinct(ProxyInventory.country_code))).where(*on_sale)).one()
+        func.count(ProxyInventory.id), func.count(func.distinct(ProxyInventory.country_code))).where(*ON_SALE)).one()
     sold, refunded = db.session.execute(select(
         func.count(ProxyOrder.id).filter(ProxyOrder.state.in_(SOLD_STATES)),
         func.count(ProxyOrder.id).filter(ProxyOrder.state == ProxyOrderState.REFUNDED))).one()
@@ -69,14 +83,10 @@ def search_inventory(params: ListParams) -> Page:
     country, kind, sale = (params.filters.get(name) for name in INVENTORY_FILTERS)
     if country:
         statement = statement.where(func.upper(ProxyInventory.country_code) == country.upper())
-    if kind == "mobile":
-        statement = statement.where(ProxyInventory.mobile.is_(True))
-    elif kind == "hosting":
-        statement = statement.where(ProxyInventory.hosting.is_(True), ProxyInventory.mobile.is_(False))
-    elif kind == "residential":
-        statement = statement.where(ProxyInventory.mobile.is_(False), ProxyInventory.hosting.is_(False))
+    if kind in KINDS:
+        statement = statement.where(*KINDS[kind])
     if sale == "on":
-        statement = statement.where(ProxyInventory.on_sale.is_(True), ProxyInventory.sold.is_(False))
+        statement = statement.where(*ON_SALE)
     elif sale == "off":
         statement = statement.where(ProxyInventory.on_sale.is_(False), ProxyInventory.sold.is_(False))
     elif sale == "sold":

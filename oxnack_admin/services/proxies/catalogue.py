@@ -1,7 +1,6 @@
 """What customers see: the proxies on sale now, and their own orders with credentials."""
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from oxnack_admin.extensions import db
@@ -9,27 +8,29 @@ from oxnack_admin.models import ProxyInventory, ProxyOrder
 from oxnack_admin.models.enums import ProxyOrderState
 from oxnack_admin.services.money.ledger import as_json_number
 from . import upstream
+from .refund import within_window
 from .sync import iso
 
 MAX_PAGE_SIZE = 100
-TYPES = ("residential", "mobile", "hosting")
+ON_SALE = (ProxyInventory.on_sale.is_(True), ProxyInventory.sold.is_(False))
+# The customer-facing type as SQL conditions (ProxyInventory.kind in Python).
+KINDS = {"residential": (ProxyInventory.mobile.is_(False), ProxyInventory.hosting.is_(False)),
+         "mobile": (ProxyInventory.mobile.is_(True),),
+         "hosting": (ProxyInventory.hosting.is_(True), ProxyInventory.mobile.is_(False))}
+TYPES = tuple(KINDS)
 
 
 def on_sale(country_code: str | None = None, city: str | None = None, kind: str | None = None, page: int = 0,
             page_size: int = 50) -> dict:
     """One page of the proxies on sale now, filtered; page_size is capped at MAX_PAGE_SIZE."""
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
-    query = select(ProxyInventory).where(ProxyInventory.on_sale.is_(True), ProxyInventory.sold.is_(False))
+    query = select(ProxyInventory).where(*ON_SALE)
     if country_code:
         query = query.where(func.upper(ProxyInventory.country_code) == country_code.strip().upper())
     if city:
         query = query.where(func.lower(ProxyInventory.city) == city.strip().lower())
-    if kind == "mobile":
-        query = query.where(ProxyInventory.mobile.is_(True))
-    elif kind == "hosting":
-        query = query.where(ProxyInventory.hosting.is_(True), ProxyInventory.mobile.is_(False))
-    elif kind == "residential":
-        query = query.where(ProxyInventory.mobile.is_(False), ProxyInventory.hosting.is_(False))
+    if kind in KINDS:
+        query = query.where(*KINDS[kind])
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.session.scalars(query.order_by(ProxyInventory.id).limit(page_size).offset(page * page_size))
     price, price_rub = as_json_number(upstream.price_usd()), as_json_number(upstream.price_rub())
@@ -58,9 +59,7 @@ def order_view(order: ProxyOrder, now: datetime | None = None) -> dict:
 
 def refundable_now(order: ProxyOrder, now: datetime | None = None) -> bool:
     """Whether a refund could be asked for now (the upstream still has to say the proxy is offline)."""
-    now = now or datetime.now(timezone.utc)
-    return (order.state == ProxyOrderState.ACTIVE and order.refundable is not False
-            and now <= order.created_at + timedelta(minutes=current_app.config["SOCKS_REFUND_MINUTES"]))
+    return order.state == ProxyOrderState.ACTIVE and order.refundable is not False and within_window(order, now)
 
 
 def orders_of(user_id: int) -> list[ProxyOrder]:

@@ -124,11 +124,15 @@ def _apply(records: dict[int, dict], country_code: str | None) -> dict:
     # Rows a purchase holds right now are skipped (SKIP LOCKED); they are sold or back next time.
     rows = {row.upstream_id: row for row in db.session.scalars(
         select(ProxyInventory).where(in_scope).with_for_update(skip_locked=True))}
+    # Listed, known, yet not selected: locked by a purchase this instant. One query, not one per new proxy.
+    unselected = [upstream_id for upstream_id in records if upstream_id not in rows]
+    locked = set(db.session.scalars(select(ProxyInventory.upstream_id).where(
+        ProxyInventory.upstream_id.in_(unselected)))) if unselected else set()
     for upstream_id, record in records.items():
         row = rows.get(upstream_id)
         if row is None:
-            if db.session.scalar(select(ProxyInventory.id).where(ProxyInventory.upstream_id == upstream_id)):
-                counts["skipped"] += 1  # locked by a purchase this instant
+            if upstream_id in locked:
+                counts["skipped"] += 1
                 continue
             online = record["status"] == 1
             db.session.add(ProxyInventory(**record, on_sale=online, sold=False, first_seen_at=now, last_seen_at=now,
