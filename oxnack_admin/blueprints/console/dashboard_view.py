@@ -118,10 +118,7 @@ def proxy_sales(now: datetime | None = None) -> dict:
     """The dashboard's proxy line: roubles kept from proxy sales (net of refunds), in total and over 30 days."""
     from oxnack_admin.services.proxies import admin as proxies_admin
 
-    now = now or datetime.now(timezone.utc)
-    stats = proxies_admin.stats()
-    return {"revenue": proxies_admin.revenue(), "revenue_30d": proxies_admin.revenue(now - timedelta(days=30)),
-            "sold": stats["total_sold"], "refunded": stats["total_refunded"], "on_sale": stats["total_inventory"]}
+    return proxies_admin.dashboard_line(now or datetime.now(timezone.utc))
 
 
 def recent_audit(limit: int = 10) -> list[AuditEvent]:

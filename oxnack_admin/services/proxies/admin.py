@@ -1,5 +1,5 @@
 """Proxy resale as staff run it: cleanup, stats, the inventory and orders listings, flagged orders."""
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import delete, exists, func, or_, select
 
@@ -52,14 +52,31 @@ def cleanup(actor=None) -> int:
 
 def stats() -> dict:
     """The staff stats call's answer: stock, sales, refunds, revenue in roubles, countries, last sync."""
-    inventory, countries = db.session.execute(select(
-        func.count(ProxyInventory.id), func.count(func.distinct(ProxyInventory.country_code))).where(*ON_SALE)).one()
-    sold, refunded = db.session.execute(select(
-        func.count(ProxyOrder.id).filter(ProxyOrder.state.in_(SOLD_STATES)),
-        func.count(ProxyOrder.id).filter(ProxyOrder.state == ProxyOrderState.REFUNDED))).one()
+    inventory, countries = _stock()
+    sold, refunded = _sales()
     last = db.session.scalar(select(func.max(ProxySyncRun.finished_at)).where(ProxySyncRun.state == RunState.DONE))
     return {"total_inventory": inventory, "total_sold": sold, "total_refunded": refunded,
             "revenue": as_json_number(revenue()), "countries_available": countries, "last_sync": iso(last)}
+
+
+def dashboard_line(now: datetime) -> dict:
+    """The console dashboard's proxy line: revenue in total and over 30 days, sales, stock."""
+    sold, refunded = _sales()
+    return {"revenue": revenue(), "revenue_30d": revenue(now - timedelta(days=30)),
+            "sold": sold, "refunded": refunded, "on_sale": _stock()[0]}
+
+
+def _stock() -> tuple[int, int]:
+    """(proxies on sale, countries they are in)."""
+    return tuple(db.session.execute(select(
+        func.count(ProxyInventory.id), func.count(func.distinct(ProxyInventory.country_code))).where(*ON_SALE)).one())
+
+
+def _sales() -> tuple[int, int]:
+    """(orders sold, orders refunded)."""
+    return tuple(db.session.execute(select(
+        func.count(ProxyOrder.id).filter(ProxyOrder.state.in_(SOLD_STATES)),
+        func.count(ProxyOrder.id).filter(ProxyOrder.state == ProxyOrderState.REFUNDED))).one())
 
 
 def revenue(since: datetime | None = None):
