@@ -35,12 +35,8 @@ def refuse_order(error: Exception):
 
 
 @bp.errorhandler(power.PowerActionError)
-def refuse_power_action(error: power.PowerActionError):
-    return bp.error_response(error.status, error.message)
-
-
 @bp.errorhandler(renewal.RenewalRefused)
-def refuse_renewal(error: renewal.RenewalRefused):
+def refuse_server_action(error: power.PowerActionError | renewal.RenewalRefused):
     return bp.error_response(error.status, error.message)
 
 
