@@ -5,7 +5,7 @@ from flask import abort, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from ...extensions import db
 from ...models import Invoice
@@ -26,6 +26,14 @@ MESSAGES = {"credited": "Credited.", "closed": "Platega says it is closed; close
 
 class MarkPaidForm(FlaskForm):
     reason = StringField("Reason", validators=[DataRequired(), Length(max=payments_admin.MAX_REASON)])
+
+    def validate_reason(self, field) -> None:
+        if field.errors:  # Length already said why: one message, as before
+            return
+        try:
+            self.cleaned_reason = payments_admin.clean_reason(field.data)
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
 
 
 @bp.get("/invoices")
@@ -57,14 +65,9 @@ def invoices_check(invoice_id: int):
 def invoices_paid(invoice_id: int):
     invoice = _invoice_or_404(invoice_id)
     form = MarkPaidForm()
-    try:
-        reason = payments_admin.clean_reason(form.reason.data) if form.validate_on_submit() else None
-    except ValueError as error:
-        form.reason.errors = [str(error)]
-        reason = None
-    if reason is None:
+    if not form.validate_on_submit():
         return _detail(invoice, form, status=422, toast="A reason is required to credit by hand.")
-    outcome = crediting.mark_paid(invoice.id, current_user, reason)
+    outcome = crediting.mark_paid(invoice.id, current_user, form.cleaned_reason)
     if outcome.action != "credited":
         return action_refused(f"Not credited: {outcome.detail or 'it was credited already'}.", 409,
                               url_for("console.invoices_show", invoice_id=invoice.id))
