@@ -90,7 +90,7 @@ def _detail(invoice: Invoice, form: MarkPaidForm | None = None, status: int = 20
 def _context(invoice: Invoice, form: MarkPaidForm) -> dict:
     return {"invoice": invoice, "form": form, "expires_at": invoice_rules.expires_at(invoice),
             "last_answer": json.dumps(invoice.last_answer, indent=2, ensure_ascii=False) if invoice.last_answer else None,
-            "can_mark_paid": invoice.state in ("pending", "canceled", "expired")}
+            "can_mark_paid": invoice.state in crediting.CREDITABLE_BY_HAND}
 
 
 def _invoice_or_404(invoice_id: int) -> Invoice:
