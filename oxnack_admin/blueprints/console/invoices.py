@@ -57,7 +57,7 @@ def invoices_check(invoice_id: int):
     invoice = _invoice_or_404(invoice_id)
     outcome = crediting.check_invoice(invoice.id, f"check by {current_user.email}")
     level = "error" if outcome.action in ("unreachable", "attention") else "success"
-    return _done(invoice.id, MESSAGES[outcome.action].format(outcome.detail), level)
+    return _done(invoice, MESSAGES[outcome.action].format(outcome.detail), level)
 
 
 @bp.post("/invoices/<int:invoice_id>/mark-paid")
@@ -71,13 +71,12 @@ def invoices_paid(invoice_id: int):
     if outcome.action != "credited":
         return action_refused(f"Not credited: {outcome.detail or 'it was credited already'}.", 409,
                               url_for("console.invoices_show", invoice_id=invoice.id))
-    return _done(invoice.id, f"Credited {invoice.amount} by hand.")
+    return _done(invoice, f"Credited {invoice.amount} by hand.")
 
 
-def _done(invoice_id: int, message: str, level: str = "success"):
-    invoice = db.session.get(Invoice, invoice_id)
-    db.session.refresh(invoice)
-    return action_result(message, DETAIL_FRAGMENT, url_for("console.invoices_show", invoice_id=invoice_id),
+def _done(invoice: Invoice, message: str, level: str = "success"):
+    # The action committed, which expired `invoice`: it reloads its new state on first use.
+    return action_result(message, DETAIL_FRAGMENT, url_for("console.invoices_show", invoice_id=invoice.id),
                          level=level, **_context(invoice, MarkPaidForm(formdata=None)))
 
 
