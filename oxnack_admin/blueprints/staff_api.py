@@ -9,10 +9,11 @@ from flask import g, jsonify, request
 
 from ..models.enums import StaffRole
 from oxnack_admin.services.staff import api_tokens
+from .classic import status_error
 
 
 def _refuse(status: int, message: str):
-    response = jsonify({"status": "error", "message": message})
+    response = jsonify(status_error(message))
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="oxnack-staff"'

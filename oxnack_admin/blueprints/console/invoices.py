@@ -5,7 +5,7 @@ from flask import abort, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from ...extensions import db
 from ...models import Invoice
@@ -26,6 +26,14 @@ MESSAGES = {"credited": "Credited.", "closed": "Platega says it is closed; close
 
 class MarkPaidForm(FlaskForm):
     reason = StringField("Reason", validators=[DataRequired(), Length(max=payments_admin.MAX_REASON)])
+
+    def validate_reason(self, field) -> None:
+        if field.errors:  # Length already said why: one message, as before
+            return
+        try:
+            self.cleaned_reason = payments_admin.clean_reason(field.data)
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
 
 
 @bp.get("/invoices")
@@ -49,7 +57,7 @@ def invoices_check(invoice_id: int):
     invoice = _invoice_or_404(invoice_id)
     outcome = crediting.check_invoice(invoice.id, f"check by {current_user.email}")
     level = "error" if outcome.action in ("unreachable", "attention") else "success"
-    return _done(invoice.id, MESSAGES[outcome.action].format(outcome.detail), level)
+    return _done(invoice, MESSAGES[outcome.action].format(outcome.detail), level)
 
 
 @bp.post("/invoices/<int:invoice_id>/mark-paid")
@@ -57,24 +65,18 @@ def invoices_check(invoice_id: int):
 def invoices_paid(invoice_id: int):
     invoice = _invoice_or_404(invoice_id)
     form = MarkPaidForm()
-    try:
-        reason = payments_admin.clean_reason(form.reason.data) if form.validate_on_submit() else None
-    except ValueError as error:
-        form.reason.errors = [str(error)]
-        reason = None
-    if reason is None:
+    if not form.validate_on_submit():
         return _detail(invoice, form, status=422, toast="A reason is required to credit by hand.")
-    outcome = crediting.mark_paid(invoice.id, current_user, reason)
+    outcome = crediting.mark_paid(invoice.id, current_user, form.cleaned_reason)
     if outcome.action != "credited":
         return action_refused(f"Not credited: {outcome.detail or 'it was credited already'}.", 409,
                               url_for("console.invoices_show", invoice_id=invoice.id))
-    return _done(invoice.id, f"Credited {invoice.amount} by hand.")
+    return _done(invoice, f"Credited {invoice.amount} by hand.")
 
 
-def _done(invoice_id: int, message: str, level: str = "success"):
-    invoice = db.session.get(Invoice, invoice_id)
-    db.session.refresh(invoice)
-    return action_result(message, DETAIL_FRAGMENT, url_for("console.invoices_show", invoice_id=invoice_id),
+def _done(invoice: Invoice, message: str, level: str = "success"):
+    # The action committed, which expired `invoice`: it reloads its new state on first use.
+    return action_result(message, DETAIL_FRAGMENT, url_for("console.invoices_show", invoice_id=invoice.id),
                          level=level, **_context(invoice, MarkPaidForm(formdata=None)))
 
 
@@ -87,7 +89,7 @@ def _detail(invoice: Invoice, form: MarkPaidForm | None = None, status: int = 20
 def _context(invoice: Invoice, form: MarkPaidForm) -> dict:
     return {"invoice": invoice, "form": form, "expires_at": invoice_rules.expires_at(invoice),
             "last_answer": json.dumps(invoice.last_answer, indent=2, ensure_ascii=False) if invoice.last_answer else None,
-            "can_mark_paid": invoice.state in ("pending", "canceled", "expired")}
+            "can_mark_paid": invoice.state in crediting.CREDITABLE_BY_HAND}
 
 
 def _invoice_or_404(invoice_id: int) -> Invoice:

@@ -14,12 +14,12 @@ def topup_return(reference: str):
     invoice = invoices.find_by_reference(reference) or abort(404)
     if invoice.state == InvoiceState.PENDING:
         # The payer is often back before the callback: ask the gateway now (briefly) instead of showing stale news.
+        # The check commits, which expires `invoice`: it reloads the new state below.
         crediting.check_invoice(invoice.id, "return page", timeout=current_app.config["PLATEGA_CALLBACK_TIMEOUT"],
                                 retries=0)
-        invoice = invoices.find_by_reference(reference)
     response = current_app.make_response(render_template(
-        "payments/return.html", invoice=invoice, amount=as_json_number(invoice.amount), site_url=_site_url(), pending=invoice.state == InvoiceState.PENDING,
-        gateway_pending=invoice.gateway_status in (None, PENDING)))
+        "payments/return.html", invoice=invoice, amount=as_json_number(invoice.amount), site_url=_site_url(),
+        pending=invoice.state == InvoiceState.PENDING, gateway_pending=invoice.gateway_status in (None, PENDING)))
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"  # the reference in the URL is the page's key
     return response

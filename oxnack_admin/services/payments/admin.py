@@ -38,10 +38,6 @@ def counts_by_state() -> dict[str, int]:
     return {state: found.get(state, 0) for state in STATES}
 
 
-def needing_attention() -> int:
-    return db.session.scalar(select(func.count(Invoice.id)).where(Invoice.attention.is_not(None)))
-
-
 def clean_reason(reason: str | None) -> str:
     """A staff reason: required, printable, bounded."""
     reason = " ".join((reason or "").split())

@@ -23,9 +23,12 @@ from oxnack_admin.services.lifecycle import renewal
 from oxnack_admin.services.mail import mail
 from oxnack_admin.services.money import ledger
 from oxnack_admin.services.payments import invoices
+from oxnack_admin.services.staff import audit
 
 log = logging.getLogger(__name__)
 CENT = Decimal("0.01")
+# What staff may credit by hand: not yet paid, whatever the gateway said.
+CREDITABLE_BY_HAND = (InvoiceState.PENDING, InvoiceState.CANCELED, InvoiceState.EXPIRED)
 
 
 @dataclass(frozen=True)
@@ -82,14 +85,12 @@ def apply(invoice_id: int, seen: platega.GatewayTransaction, source: str) -> Out
 
 def mark_paid(invoice_id: int, staff, reason: str) -> Outcome:
     """A staff member credits an invoice by hand (pending, canceled or expired); still at most once. Commits."""
-    from oxnack_admin.services.staff import audit
-
     invoice = _locked(invoice_id)
-    if invoice.state not in (InvoiceState.PENDING, InvoiceState.CANCELED, InvoiceState.EXPIRED):
+    if invoice.state not in CREDITABLE_BY_HAND:
         db.session.rollback()
         return Outcome(invoice_id, "unchanged", invoice.state, f"the invoice is {invoice.state} already")
     before = {"state": invoice.state, "ledger_status": invoice.ledger_row.status}
-    outcome, credited = _confirm(invoice, staff.email, also_from=(TransactionStatus.CANCELED,))
+    outcome, credited = _confirm(invoice, staff.email, by_hand=True)
     if credited:
         audit.record(staff, "invoice.mark_paid", "invoice", invoice.id, before=before,
                      after={"state": invoice.state, "amount": str(invoice.amount), "reason": reason,
@@ -124,18 +125,20 @@ def _finish_credit(invoice_id: int) -> None:
 
 # --- the decisions (invoice row locked, caller commits) ---------------------------------------
 
-def _confirm(invoice: Invoice, source: str, also_from: tuple[str, ...] = ()) -> tuple[Outcome, bool]:
-    if invoice.state not in (InvoiceState.PENDING, *([InvoiceState.CANCELED, InvoiceState.EXPIRED] if also_from else [])):
+def _confirm(invoice: Invoice, source: str, *, by_hand: bool = False) -> tuple[Outcome, bool]:
+    # By hand, mark_paid has checked the state, and a closed invoice's CANCELED ledger row is credited too.
+    if invoice.state != InvoiceState.PENDING and not by_hand:
         if invoice.state in (InvoiceState.CANCELED, InvoiceState.EXPIRED):
             return _flag(invoice, f"Platega confirmed it after it was {invoice.state}; "
                                   "check and mark paid by hand"), False
         return Outcome(invoice.id, "unchanged", invoice.state), False
-    row = ledger.confirm_pending_credit(invoice.ledger_row_id, also_from=also_from)
+    row = ledger.confirm_pending_credit(invoice.ledger_row_id,
+                                        also_from=(TransactionStatus.CANCELED,) if by_hand else ())
     if row is None:  # someone else booked it first (or its customer is gone)
         return Outcome(invoice.id, "unchanged", invoice.state), False
     now = datetime.now(timezone.utc)
     invoice.state, invoice.credited_at, invoice.credited_by, invoice.closed_at = InvoiceState.PAID, now, source, now
-    if invoice.attention and also_from:
+    if invoice.attention and by_hand:
         invoice.attention = None
     _pay_referral(invoice)
     _mail_customer(invoice)

@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from oxnack_admin.clients.errors import PermanentRemoteError, RemoteError
+from oxnack_admin.clients.errors import RemoteError
 from oxnack_admin.clients.platega import PlategaClient
 from oxnack_admin.extensions import db
 from oxnack_admin.models import Invoice, Transaction, User
@@ -154,11 +154,11 @@ def is_overdue(invoice: Invoice, now: datetime | None = None) -> bool:
     return (now or datetime.now(timezone.utc)) >= expires_at(invoice)
 
 
-def pending_invoices(limit: int | None = None) -> list[Invoice]:
-    """Pending invoices, those checked longest ago first (the poller's order)."""
-    statement = (select(Invoice).where(Invoice.state == InvoiceState.PENDING)
+def pending_invoice_ids(limit: int | None = None) -> list[int]:
+    """Ids of pending invoices, those checked longest ago first (the poller's order)."""
+    statement = (select(Invoice.id).where(Invoice.state == InvoiceState.PENDING)
                  .order_by(Invoice.checked_at.asc().nulls_first(), Invoice.id))
     return list(db.session.scalars(statement.limit(limit or current_app.config["TOPUP_POLL_BATCH"])))
 
 
-__all__ = ["BadAmount", "BadMethod", "GatewayUnavailable", "PermanentRemoteError", "ReturnUrls", "open_invoice"]
+__all__ = ["BadAmount", "BadMethod", "GatewayUnavailable", "ReturnUrls", "open_invoice"]

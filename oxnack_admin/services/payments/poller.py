@@ -20,7 +20,7 @@ def poll_pending_invoices() -> dict[str, int]:
     Raises PollIncomplete after the whole batch if the gateway failed for any, so RQ shows the run failed.
     """
     invoices.adopt_ledger_rows()
-    ids = [invoice.id for invoice in invoices.pending_invoices()]
+    ids = invoices.pending_invoice_ids()  # ids only: each check loads its invoice itself
     db.session.rollback()
     counts: dict[str, int] = {}
     failures_in_a_row = 0

@@ -4,12 +4,11 @@ The token is a 256-bit random secret, so its SHA-256 is a safe lookup key (no sa
 needed): a leaked table opens nothing, and guessing is hopeless.
 """
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from oxnack_admin.extensions import autocommit, db
 from oxnack_admin.models import Staff, StaffApiToken
@@ -87,36 +86,27 @@ def visible_tokens(viewer: Staff) -> list[StaffApiToken]:
                                                       StaffApiToken.created_at.desc())))
 
 
-def count_live(staff_id: int) -> int:
-    return db.session.scalar(select(func.count(StaffApiToken.id)).where(
-        StaffApiToken.staff_id == staff_id, StaffApiToken.revoked_at.is_(None)))
-
-
-# Plain SQL on the autocommit pool, like the customer session lookup: one indexed query per call,
-# and the database's clock decides when last_used_at is stale enough to write.
+# Plain SQL on the autocommit pool, prepared once per connection like the customer session lookup:
+# one indexed query per call, and the database's clock decides when last_used_at is stale enough to write.
 _LOOKUP = (
-    "SELECT t.token_hash, t.id, s.id, s.email, s.role,"
-    " t.last_used_at IS NULL OR t.last_used_at <= now() - %(resolution)s::interval"
+    "SELECT t.id, s.id, s.email, s.role,"
+    f" t.last_used_at IS NULL OR t.last_used_at <= now() - interval '{LAST_USED_RESOLUTION_SECONDS} seconds'"
     " FROM staff_api_tokens t JOIN staff s ON s.id = t.staff_id"
-    " WHERE t.token_hash = %(token_hash)s AND t.revoked_at IS NULL AND s.active"
+    " WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND s.active"
 )
-_TOUCH = "UPDATE staff_api_tokens SET last_used_at = now() WHERE id = %(token_id)s"
+_TOUCH = "UPDATE staff_api_tokens SET last_used_at = now() WHERE id = %s"
 
 
 def holder_of(token: str | None) -> TokenHolder | None:
     """The active staff member a live token belongs to, or None; records the token's use."""
     if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii() or not token.isprintable():
         return None
-    digest = hash_token(token)
-    with autocommit.connect() as connection:
-        row = connection.exec_driver_sql(_LOOKUP, {"token_hash": digest,
-                                                   "resolution": f"{LAST_USED_RESOLUTION_SECONDS} seconds"}).first()
-        # The index found the row; the comparison itself takes the same time whatever matches.
-        if row is None or not hmac.compare_digest(row[0], digest):
-            return None
-        _, token_id, staff_id, email, role, stale = row
-        if stale:
-            connection.exec_driver_sql(_TOUCH, {"token_id": token_id})
+    rows = autocommit.fetch("oxnack_staff_token_lookup", _LOOKUP, (hash_token(token),))
+    if not rows:
+        return None
+    token_id, staff_id, email, role, stale = rows[0]
+    if stale:
+        autocommit.run(_TOUCH, (token_id,))
     return TokenHolder(token_id, staff_id, email, role)
 
 
