@@ -12,6 +12,11 @@ from .enums import StaffRole
 ROLE_RANK = {StaffRole.SUPPORT: 1, StaffRole.ADMIN: 2, StaffRole.OWNER: 3}
 
 
+def role_at_least(role: StaffRole | str, needed: StaffRole | str) -> bool:
+    """Does `role` rank at or above `needed` (for console sessions and API tokens alike)?"""
+    return ROLE_RANK.get(StaffRole(role), 0) >= ROLE_RANK[StaffRole(needed)]
+
+
 class Staff(UserMixin, db.Model):
     __tablename__ = "staff"
 
@@ -39,7 +44,7 @@ class Staff(UserMixin, db.Model):
         return bool(self.active)
 
     def has_role(self, needed: StaffRole | str) -> bool:
-        return ROLE_RANK.get(StaffRole(self.role), 0) >= ROLE_RANK[StaffRole(needed)]
+        return role_at_least(self.role, needed)
 
 
 class StaffApiToken(db.Model):

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from oxnack_admin.extensions import autocommit, db
 from oxnack_admin.models import Staff, StaffApiToken
 from oxnack_admin.models.enums import StaffRole
-from oxnack_admin.models.staff import ROLE_RANK
+from oxnack_admin.models.staff import role_at_least
 from oxnack_admin.services.staff import audit
 
 TOKEN_PREFIX = "oxn_"
@@ -39,7 +39,7 @@ class TokenHolder:
     role: str
 
     def has_role(self, needed: StaffRole | str) -> bool:
-        return ROLE_RANK.get(StaffRole(self.role), 0) >= ROLE_RANK[StaffRole(needed)]
+        return role_at_least(self.role, needed)
 
 
 def hash_token(token: str) -> str:
