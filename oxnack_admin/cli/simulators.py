@@ -4,7 +4,7 @@ The simulators live in the process that starts them; web, worker and scheduler p
 reach them through the URLs and keys in `environment`, read by settings.py like real hosts.
 """
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
@@ -28,7 +28,7 @@ class StartedSimulators:
 
     proxmox: ProxmoxSimulator
     pfsense: PfSenseSimulator
-    platega: PlategaSimulator | None = field(default=None)
+    platega: PlategaSimulator | None = None
     socks: SocksUpstreamSimulator | None = None
 
     def __iter__(self):
