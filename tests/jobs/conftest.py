@@ -76,6 +76,7 @@ class RecordingHandler:
         self.envelopes = []
         self.refuse_next = 0
         self.refusal = "451 4.3.0 Mailbox temporarily unavailable, try again later"
+        self.before_accepting = None  # called as a message arrives, before the 250 (a fault to inject)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.refuse_next > 0:
@@ -85,6 +86,8 @@ class RecordingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.before_accepting is not None:
+            self.before_accepting()
         self.envelopes.append(envelope)
         self.messages.append(email.message_from_bytes(envelope.original_content, policy=email.policy.default))
         return "250 Message accepted for delivery"

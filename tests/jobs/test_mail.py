@@ -7,6 +7,8 @@ import subprocess
 import pytest
 from aiosmtpd.smtp import AuthResult
 from rq import Queue
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from oxnack_admin.extensions import db, redis_client
 from oxnack_admin.models import MailMessage
@@ -47,6 +49,32 @@ def test_a_message_is_sent_once_as_plain_utf8_from_oxnack(app, smtp, work):
     Queue("mail", connection=redis_client.connection).enqueue("jobs.mail.send_message", message_id)
     work("mail")
     assert len(smtp.messages) == 1 and _message(message_id).attempts == 1
+
+
+def test_a_database_lost_as_smtp_accepts_still_records_the_message_sent_once(app, smtp, work):
+    message_id = _queue()
+    killed = []
+
+    def kill_the_senders_connection():
+        # The sender holds the row FOR UPDATE (RowShareLock) while it talks SMTP: end exactly that session.
+        engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
+        with engine.connect() as connection:
+            killed.extend(connection.execute(text(
+                "SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+                " WHERE c.relname = 'mail_messages' AND l.mode = 'RowShareLock' AND l.pid <> pg_backend_pid()")).scalars())
+        engine.dispose()
+
+    smtp.handler.before_accepting = kill_the_senders_connection
+    work("mail")
+
+    assert killed == [True]  # the fault happened: the commit after the 250 met a dead connection
+    row = _message(message_id)
+    assert row.state == MailState.SENT and row.attempts == 1 and row.sent_at is not None
+    assert "[removed after delivery]" in row.body  # the code is gone from the stored copy, as after any send
+    smtp.handler.before_accepting = None
+    Queue("mail", connection=redis_client.connection).enqueue("jobs.mail.send_message", message_id)
+    work("mail")
+    assert len(smtp.messages) == 1  # recorded, so nothing sends it again
 
 
 def test_smtp_down_through_every_retry_keeps_the_message_failed_until_staff_retry(app, smtp_down, work):

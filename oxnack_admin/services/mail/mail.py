@@ -1,13 +1,16 @@
 """Outgoing mail: a row in `mail_messages` first, then the `jobs.mail` job sends it.
 
 A message is sent at most once: the sender holds the row locked while it talks SMTP and
-marks it sent in the same transaction right after the server accepts it. It is never lost:
-after the last retry it stays `failed` with its error, for staff to retry from the console.
+marks it sent in the same transaction right after the server accepts it; if the database goes
+away just then, the mark is written again on a new connection (a retry would send it twice).
+It is never lost: after the last retry it stays `failed` with its error, for staff to retry
+from the console.
 """
 import contextlib
 import logging
 import smtplib
 import ssl
+import time
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
@@ -31,6 +34,8 @@ JOB = "jobs.mail.send_message"
 # message is sent or given up on, so the secret does not outlive its delivery.
 SECRET_LINES = {"server_ready": "Пароль root: ", "registration_code": "Ваш код подтверждения регистрации в Oxnack: "}
 REDACTED = "[removed after delivery]"
+# After SMTP accepted a message, how long to keep trying to record it (a database restart).
+SENT_MARK_PAUSES = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
 
 
 class MailDeliveryError(Exception):
@@ -113,10 +118,32 @@ def deliver(message_id: int, *, job_id: str | None = None, last_attempt: bool = 
         log.warning("mail %s to %s not sent (attempt %s): %s", message_id, message.to_email, attempts,
                     message.last_error)
         raise
-    message.state, message.sent_at, message.last_error = MailState.SENT, _now(), None
-    redact_secrets(message)
-    db.session.commit()
-    return message
+    return _mark_sent(message)
+
+
+def _mark_sent(message: MailMessage) -> MailMessage | None:
+    """Record a message the SMTP server accepted; commits, on a new connection if the database restarted."""
+    message_id, attempts, job_id = message.id, message.attempts, message.job_id
+    for pause in (*SENT_MARK_PAUSES, None):
+        try:
+            if message is None:  # the commit failed: the row again, locked, once the database answers
+                message = db.session.execute(select(MailMessage).where(MailMessage.id == message_id)
+                                             .with_for_update()).scalar_one_or_none()
+                if message is None or message.state != MailState.QUEUED:
+                    db.session.rollback()  # gone, or recorded meanwhile
+                    return message
+            message.state, message.sent_at, message.last_error = MailState.SENT, _now(), None
+            message.attempts, message.job_id = attempts, job_id
+            redact_secrets(message)
+            db.session.commit()
+            return message
+        except Exception as exc:
+            db.session.rollback()
+            if pause is None or not is_transient(exc):
+                raise
+            log.warning("mail %s was sent but is not recorded yet (%s); trying again", message_id, type(exc).__name__)
+            time.sleep(pause)
+            message = None
 
 
 def retry_message(message_id: int) -> MailMessage:
