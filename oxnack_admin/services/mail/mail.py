@@ -3,6 +3,7 @@
 A message is sent at most once: the sender holds the row locked while it talks SMTP and
 marks it sent in the same transaction right after the server accepts it; if the database goes
 away just then, the mark is written again on a new connection (a retry would send it twice).
+Only a worker killed between the server's 250 and that commit leaves it to be sent again.
 It is never lost: after the last retry it stays `failed` with its error, for staff to retry
 from the console.
 """
