@@ -51,7 +51,8 @@ RENTAL_DAYS = 30  # a paid order runs this many days (date_stop on "my services"
 RENEWAL_REMINDER_DAYS = [3, 1]  # one reminder mail this many days before date_stop, each
 SUSPEND_GRACE_DAYS = 7  # a suspended server is terminated (wiped) this many days after date_stop
 BILLING_CYCLE_CRON = "17 * * * *"  # when the scheduler runs the pass (UTC): hourly
-RENEWAL_AHEAD_MAX_DAYS = 30  # /renew_server refuses while date_stop is further off: a double click pays once
+RENEWAL_AHEAD_MAX_DAYS = 30  # /renew_server refuses while date_stop is further off
+RENEWAL_REPEAT_HOURS = 24  # a renewal (customer's or staff's) this soon after the last one is a repeat: refused
 LEGACY_DEFAULT_PAID_DAYS = 30  # an adopted server with no date of its own or its owner's runs this long
 
 # --- Catalogue ------------------------------------------------------------------

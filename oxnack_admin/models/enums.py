@@ -64,11 +64,20 @@ class ServerStatus(StrEnum):
 
 
 class LifecycleState(StrEnum):
-    """Where a sold server is in its rental; NULL on pool VMs."""
+    """Where a server is in its life; NULL on pool VMs. The moves between them: services/fleet/states.py."""
 
+    PROVISIONING = "provisioning"  # sold and paid; the provisioning run is making it
+    FAILED = "failed"  # provisioning failed for good; flagged until staff retry or release it
     ACTIVE = "active"  # paid up, runs as the customer wants
-    SUSPENDED = "suspended"  # not renewed: VM stopped, power refused, terminated after the grace days
+    SUSPENDED = "suspended"  # VM stopped, power refused; see SuspendReason for who may lift it
     WIPING = "wiping"  # taken from its owner; the wipe returns it to the pool (or flags it for staff)
+
+
+class SuspendReason(StrEnum):
+    """Why a server is suspended: it decides who may lift the suspension."""
+
+    UNPAID = "unpaid"  # not renewed at its period end: a renewal (the customer's, or after a top-up) lifts it
+    STAFF = "staff"  # staff hold (abuse, a dispute): only staff lift it
 
 
 class WipeReason(StrEnum):

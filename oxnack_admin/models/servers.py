@@ -42,11 +42,15 @@ class Server(db.Model):
     country: Mapped[str | None] = mapped_column(Text)
     rented_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # date_start
     paid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # date_stop: the period ends here
-    lifecycle_state: Mapped[str | None] = mapped_column(Text)  # LifecycleState; NULL in the pool
+    lifecycle_state: Mapped[str | None] = mapped_column(Text)  # LifecycleState; NULL in the pool (services/fleet/states.py)
     auto_renew: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     # The smallest RENEWAL_REMINDER_DAYS already mailed for the current period (NULL: none yet).
     reminded_days: Mapped[int | None] = mapped_column(Integer)
     suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    suspend_reason: Mapped[str | None] = mapped_column(Text)  # SuspendReason while suspended
+    renewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # the last renewal, any source
+    # Renewals ever made of this VMID (never reset): numbers each renewal's ledger key.
+    renewals: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     network_refs: Mapped[dict | None] = mapped_column(JSONB)  # pfSense object ids, removed on release
     attention: Mapped[str | None] = mapped_column(Text)  # why staff must look before it is sold again
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -99,7 +99,7 @@ def test_a_second_action_while_one_runs_is_refused(signed_in, customer):
 
 
 def _being_created(customer, vmid=501):
-    server = sold_to(customer, vmid)
+    server = sold_to(customer, vmid, lifecycle_state="provisioning")
     provisioning_runs.open_run(server, customer, cores=1, ram=1, hdd=15, os="ubuntu", price=170, promo=None,
                                order_transaction_id=None)
     db.session.commit()

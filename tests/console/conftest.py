@@ -124,6 +124,8 @@ def make_run(server, user, state: str = RunState.FAILED, failed_step: str = "net
                           price=Decimal(30), state=state, steps=steps,
                           error="pfSense: connection refused" if state == RunState.FAILED else None)
     db.session.add(run)
+    if server.busy and server.username == user.username:  # the state the run leaves its server in
+        server.lifecycle_state = {RunState.FAILED: "failed", RunState.DONE: "active"}.get(state, "provisioning")
     db.session.commit()
     return run
 

@@ -2,6 +2,7 @@
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+import time_machine
 from sqlalchemy import select
 
 from oxnack_admin.extensions import db
@@ -56,8 +57,11 @@ def test_renew_charged_and_free_are_audited_and_the_ledger_holds(app, client, as
     charged = client.post("/console/servers/701/renew", data={"charge": "1"}, headers=HTMX)
     assert charged.status_code == 200 and "charged to the owner" in charged.headers["HX-Trigger"]
     assert 'id="server-detail"' in charged.get_data(as_text=True)
-    refused = client.post("/console/servers/701/renew", data={"charge": "1"}, headers=HTMX)
-    assert refused.status_code == 409 and "does not cover" in refused.headers["HX-Trigger"]
+    repeat = client.post("/console/servers/701/renew", data={"charge": "1"}, headers=HTMX)  # a double submit
+    assert repeat.status_code == 409 and "renewed less than 24 h ago" in repeat.headers["HX-Trigger"]
+    with time_machine.travel(datetime.now(timezone.utc) + timedelta(days=1, hours=1)):
+        refused = client.post("/console/servers/701/renew", data={"charge": "1"}, headers=HTMX)
+        assert refused.status_code == 409 and "does not cover" in refused.headers["HX-Trigger"]
     free = client.post("/console/servers/701/renew", data={"charge": "0"}, headers=HTMX)
     assert free.status_code == 200 and "free of charge" in free.headers["HX-Trigger"]
     assert reloaded(701).paid_until == before + timedelta(days=2 * app.config["RENTAL_DAYS"])

@@ -11,7 +11,7 @@ from oxnack_admin.models.enums import MailState, RunState
 from oxnack_admin.services.fleet import vm_locks
 from oxnack_admin.services.mail import mail
 from oxnack_admin.services.provisioning import runs as provisioning_runs
-from oxnack_admin.services.fleet.release import ReleaseRefused, release_server
+from oxnack_admin.services.lifecycle.admin import ReleaseRefused, release_server
 from oxnack_admin.cli.simulators import start_simulators
 from tests.jobs.support import place, reload_run
 from tests.support.factories import make_server, make_staff, make_user

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from oxnack_admin.extensions import db
 from oxnack_admin.models import AuditEvent, Server, ServerWipe
 from oxnack_admin.models.enums import LifecycleState, RunState
-from oxnack_admin.services.fleet.release import ReleaseRefused, release_server
+from oxnack_admin.services.lifecycle.admin import ReleaseRefused, release_server
 from oxnack_admin.services.lifecycle import admin as lifecycle_admin, cycle, termination
 from oxnack_admin.services.orders.placement import claim_pool_vm
 from tests.jobs.support import place, reload_run

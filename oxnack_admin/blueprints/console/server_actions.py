@@ -10,7 +10,7 @@ from oxnack_admin.services.fleet import pool
 from oxnack_admin.services.provisioning import runs as provisioning_runs
 from oxnack_admin.services.money.ledger import InsufficientFunds
 from oxnack_admin.services.fleet.power import ACTIONS, PowerActionError, request_power_action
-from oxnack_admin.services.fleet.release import ReleaseFailed, ReleaseRefused, release_server
+from oxnack_admin.services.lifecycle.admin import ReleaseRefused, release_server
 from . import bp
 from .access import role_required
 from .rendering import action_refused, action_result, render
@@ -26,9 +26,9 @@ def servers_release(server_id: int):
     back = url_for("console.servers_show", server_id=server_id)
     try:
         release_server(server.id, current_user)
-    except (ReleaseRefused, ReleaseFailed) as error:
+    except ReleaseRefused as error:
         db.session.rollback()
-        return action_refused(f"Not released: {error}", 409 if isinstance(error, ReleaseRefused) else 502, back)
+        return action_refused(f"Not released: {error}", 409, back)
     db.session.commit()
     return action_result(f"VM {server_id} is taken from its owner and being wiped; it returns to the pool when done.",
                          DETAIL, back, **detail_context(server))

@@ -3,14 +3,14 @@ import logging
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select
 
 from oxnack_admin.clients.errors import RemoteError
 from oxnack_admin.extensions import db
-from oxnack_admin.models import ProvisioningRun, Server
-from oxnack_admin.models.enums import LifecycleState, RunState, ServerStatus
+from oxnack_admin.models import Server
+from oxnack_admin.models.enums import ServerStatus
+from oxnack_admin.services.fleet import hypervisor, states, vm_locks
+from oxnack_admin.services.fleet.states import Actor, Event
 from oxnack_admin.services.staff import audit
-from oxnack_admin.services.fleet import hypervisor, vm_locks
 from oxnack_admin.services.ops import queueing
 
 log = logging.getLogger(__name__)
@@ -45,14 +45,14 @@ def request_power_action(server: Server, action: str, requested_by: str = "custo
     """
     if action not in ACTIONS:
         raise PowerActionError(f"unknown action; use one of: {', '.join(ACTIONS)}", 400)
-    if server.lifecycle_state == LifecycleState.SUSPENDED:
-        raise PowerActionError("server suspended", 403)
-    unfinished = db.session.scalar(select(ProvisioningRun.id).where(
-        ProvisioningRun.server_id == server.id, ProvisioningRun.state.in_([RunState.PENDING, RunState.RUNNING])))
-    if unfinished:
-        if action == "start":
-            return PowerRequest(None, "server will be running when created")
-        raise PowerActionError(STILL_CREATING, 409)
+    state = states.state_of(server)
+    if state == states.PROVISIONING and action == "start":
+        return PowerRequest(None, "server will be running when created")
+    try:
+        states.check(server, Event.POWER, Actor.STAFF if requested_by.startswith("staff") else Actor.CUSTOMER)
+    except states.TransitionRefused as refused:
+        raise PowerActionError(STILL_CREATING if state == states.PROVISIONING else refused.message,
+                               refused.status) from None
     token = vm_locks.acquire(server.id, f"power:{action}")
     if token is None:
         raise PowerActionError("another action is running on this server", 409)
@@ -88,8 +88,8 @@ def carry_out_power_action(server_id: int, action: str, requested_by: str, owner
         raise LookupError(f"no server {server_id}")
     if owner is not None and server.username != owner:
         raise LookupError(f"server {server_id} changed owner since the {action} was asked for")
-    if action in ("start", "restart") and server.lifecycle_state == LifecycleState.SUSPENDED:
-        log.info("server %s is suspended: %s queued before the suspension is dropped", server_id, action)
+    if action in ("start", "restart") and states.state_of(server) != states.ACTIVE:
+        log.info("server %s is %s: a %s queued before that is dropped", server_id, states.state_of(server), action)
         return server.status
     proxmox = hypervisor.proxmox_client(server.node)
     before = server.status

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy import exists, select
+from sqlalchemy import or_, select
 
 from oxnack_admin.extensions import db
-from oxnack_admin.models import ProvisioningRun, Server
-from oxnack_admin.models.enums import LifecycleState, RunState, ServerStatus
-from oxnack_admin.services.fleet import pool
+from oxnack_admin.models import Server
+from oxnack_admin.models.enums import LifecycleState, ServerStatus, SuspendReason
+from oxnack_admin.services.fleet import pool, states
 from oxnack_admin.services.lifecycle import clock, history, renewal, suspension, termination
 from oxnack_admin.services.money import ledger
 
@@ -70,11 +70,14 @@ def _each(server_ids: list[int], act) -> list:
     return done
 
 
+# The states the cycle handles; NULL is a server the old system sold (dated on the first pass).
+RENTED = (LifecycleState.ACTIVE, LifecycleState.SUSPENDED)
+
+
 def _sold():
     """Servers a customer holds and the cycle may handle (not flagged for staff, not being provisioned)."""
-    provisioning = exists().where(ProvisioningRun.server_id == Server.id,
-                                  ProvisioningRun.state.in_([RunState.PENDING, RunState.RUNNING]))
-    return (Server.busy.is_(True), Server.username.is_not(None), Server.attention.is_(None), ~provisioning)
+    return (Server.busy.is_(True), Server.username.is_not(None), Server.attention.is_(None),
+            or_(Server.lifecycle_state.is_(None), Server.lifecycle_state.in_(RENTED)))
 
 
 def _ids(*conditions) -> list[int]:
@@ -82,7 +85,8 @@ def _ids(*conditions) -> list[int]:
 
 
 def _is_sold(server: Server) -> bool:
-    return bool(server.busy and server.username and server.attention is None)
+    return bool(server.busy and server.username and server.attention is None
+                and states.state_of(server) in RENTED)
 
 
 # --- adopted servers without dates ---------------------------------------------------------------
@@ -174,13 +178,15 @@ def _renew_or_suspend(server: Server, now: datetime) -> str | None:
 # --- termination ---------------------------------------------------------------------------------
 
 def _expired(now: datetime) -> list[int]:
+    """Suspended for non-payment past the grace days; a staff hold waits for staff to decide."""
     grace = timedelta(days=current_app.config["SUSPEND_GRACE_DAYS"])
-    return _ids(Server.lifecycle_state == LifecycleState.SUSPENDED, Server.paid_until <= now - grace)
+    return _ids(Server.lifecycle_state == LifecycleState.SUSPENDED, Server.suspend_reason == SuspendReason.UNPAID,
+                Server.paid_until <= now - grace)
 
 
 def _terminate(server: Server, now: datetime) -> bool:
     if not _is_sold(server) or server.lifecycle_state != LifecycleState.SUSPENDED or \
-            termination.termination_date(server) > now:
+            server.suspend_reason != SuspendReason.UNPAID or termination.termination_date(server) > now:
         return False
     termination.terminate(server, pool.owner_of(server), reason="grace_period_over")
     return True

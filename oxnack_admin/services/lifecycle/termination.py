@@ -16,9 +16,10 @@ from sqlalchemy import select
 from oxnack_admin.clients.errors import PermanentRemoteError
 from oxnack_admin.extensions import db
 from oxnack_admin.models import Server, ServerWipe, User
-from oxnack_admin.models.enums import LifecycleState, RunState, ServerStatus, WipeReason, WipeStepName, WIPE_STEPS
-from oxnack_admin.services.fleet import hypervisor, vm_locks
+from oxnack_admin.models.enums import RunState, ServerStatus, WipeReason, WipeStepName, WIPE_STEPS
+from oxnack_admin.services.fleet import hypervisor, states, vm_locks
 from oxnack_admin.services.fleet.release import remove_network, return_to_pool
+from oxnack_admin.services.fleet.states import Actor, Event
 from oxnack_admin.services.lifecycle import clock, history
 from oxnack_admin.services.ops import advisory_locks, queueing
 from oxnack_admin.services.ops.retryable import describe, is_transient
@@ -47,17 +48,21 @@ def open_wipe(server: Server) -> ServerWipe | None:
                                                       ServerWipe.state.in_(UNFINISHED)).order_by(ServerWipe.id.desc()))
 
 
-def start_wipe(server: Server, reason: str, *, staff=None) -> ServerWipe:
-    """Take the locked server from its owner and queue its wipe once the caller commits."""
+def start_wipe(server: Server, reason: str, *, staff=None, actor: Actor | None = None) -> ServerWipe:
+    """Take the locked server from its owner and queue its wipe once the caller commits.
+
+    Raises states.TransitionRefused when its state allows no wipe (being provisioned, say).
+    """
     if open_wipe(server) is not None:
         raise WipeRefused(f"server {server.id} is being wiped already")
+    event = Event.TERMINATE if reason == WipeReason.TERMINATION else Event.RELEASE
+    states.move(server, event, actor or (Actor.STAFF if staff is not None else Actor.SYSTEM))
     wipe = ServerWipe(server_id=server.id, reason=reason, previous_owner=server.username,
                       staff_id=getattr(staff, "id", None), steps_done=[])
     db.session.add(wipe)
     history.record(server, "wipe.started", staff=staff, reason=reason)
     # The owner loses it now; `busy` keeps it out of the pool until the wipe is done.
-    server.busy, server.username, server.passwd = True, None, None
-    server.lifecycle_state, server.suspended_at = LifecycleState.WIPING, None
+    server.busy, server.username, server.passwd, server.suspended_at = True, None, None, None
     db.session.flush()
     schedule(wipe)
     return wipe
@@ -65,6 +70,7 @@ def start_wipe(server: Server, reason: str, *, staff=None) -> ServerWipe:
 
 def terminate(server: Server, owner: User | None, *, staff=None, reason: str) -> ServerWipe:
     """Terminate the locked server: tell the owner, then wipe it back into the pool."""
+    states.check(server, Event.TERMINATE, Actor.STAFF if staff is not None else Actor.SYSTEM)
     history.mail_owner(owner, "lifecycle_terminated", server, reason=reason,
                        date_stop=history.shown_date(server.paid_until))
     history.record(server, "terminated", staff=staff, reason=reason, date_stop=server.paid_until)
@@ -72,9 +78,7 @@ def terminate(server: Server, owner: User | None, *, staff=None, reason: str) ->
 
 
 def schedule(wipe: ServerWipe) -> None:
-    from oxnack_admin.services.provisioning.runs import job_options
-
-    queueing.enqueue_after_commit(queueing.PROVISIONING, JOB, wipe.id, **job_options())
+    queueing.enqueue_after_commit(queueing.PROVISIONING, JOB, wipe.id, **queueing.provisioning_job_options())
 
 
 def retry_wipe(wipe_id: int, staff) -> ServerWipe:
@@ -100,7 +104,11 @@ def resume_stuck_wipes(older_than_minutes: float | None = None) -> list[int]:
         ServerWipe.state.in_([RunState.PENDING, RunState.RUNNING]), ServerWipe.updated_at <= cutoff)))
     for wipe in stuck:
         log.warning("wipe %s looks stuck; queueing it again", wipe.id)
-        schedule(wipe)
+        # Touched, so the next sweeps give the job queued now its time (behind a long queue every
+        # pass queued the same wipe again: the snowball the soak found for runs).
+        wipe.updated_at = clock.now()
+        queueing.enqueue_after_commit(queueing.PROVISIONING, JOB, wipe.id, **queueing.provisioning_job_options())
+    db.session.commit()
     return [wipe.id for wipe in stuck]
 
 
@@ -203,6 +211,7 @@ def _network(server: Server) -> None:
 def _return(server: Server) -> None:
     wipe = db.session.scalar(select(ServerWipe).where(ServerWipe.server_id == server.id,
                                                       ServerWipe.state == RunState.RUNNING))
+    states.move(server, Event.WIPED, Actor.SYSTEM)
     return_to_pool(server)
     server.status = ServerStatus.OFF
     history.record(server, "wipe.done", username=wipe.previous_owner if wipe else None)

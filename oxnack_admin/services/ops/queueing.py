@@ -26,6 +26,17 @@ COMMITTED_JOB_RETRY_PAUSES = (0.2, 0.4, 0.8, 1.6, 3.0)
 log = logging.getLogger(__name__)
 
 
+def retry_policy() -> Retry | None:
+    """RQ retries for transient failures of remote work, from PROVISIONING_RETRY_INTERVALS (seconds)."""
+    intervals = [int(seconds) for seconds in current_app.config.get("PROVISIONING_RETRY_INTERVALS") or []]
+    return Retry(max=len(intervals), interval=intervals) if intervals else None
+
+
+def provisioning_job_options() -> dict:
+    """RQ options of a job on the provisioning queue (runs and wipes): retries and one attempt's timeout."""
+    return {"retry": retry_policy(), "job_timeout": current_app.config.get("PROVISIONING_JOB_TIMEOUT", 3600)}
+
+
 def get_queue(name: str) -> Queue:
     """A queue on the app's Redis; `RQ_IS_ASYNC=False` in config runs jobs inline."""
     return Queue(name, connection=redis_client.connection, is_async=current_app.config.get("RQ_IS_ASYNC", True))

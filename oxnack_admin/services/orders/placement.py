@@ -19,7 +19,9 @@ from sqlalchemy import func, select
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProvisioningRun, Server, Transaction, User
-from oxnack_admin.models.enums import LifecycleState, TransactionType
+from oxnack_admin.models.enums import TransactionType
+from oxnack_admin.services.fleet import states
+from oxnack_admin.services.fleet.states import Actor, Event
 from oxnack_admin.services.money import ledger, pricing, promocodes
 from oxnack_admin.services.orders import catalogue
 from oxnack_admin.services.provisioning import runs as provisioning_runs
@@ -132,6 +134,7 @@ def new_mac() -> str:
 
 def _sell(server: Server, user: User, order: Order) -> None:
     now = datetime.now(timezone.utc)
+    states.move(server, Event.SELL, Actor.CUSTOMER)
     server.busy = True
     server.username = user.username
     server.cores, server.ram, server.hdd = order.shape.cores, order.shape.ram, order.shape.hdd
@@ -141,5 +144,5 @@ def _sell(server: Server, user: User, order: Order) -> None:
     server.country = order.country or server.country or catalogue.default_country()
     server.rented_at = now
     server.paid_until = now + timedelta(days=current_app.config["RENTAL_DAYS"])
-    server.lifecycle_state, server.auto_renew, server.reminded_days = LifecycleState.ACTIVE, True, None
+    server.auto_renew, server.reminded_days = True, None
     db.session.flush()

@@ -4,27 +4,29 @@ A run is one row plus a row per step. `advance` resumes at the first step not do
 every state change as it happens, so a crash, an RQ retry or a staff retry continues exactly
 where the last attempt stopped. Two guards keep attempts apart: a PostgreSQL advisory lock per
 run, held on its own connection so it dies with a killed worker, and the per-VM Redis lock
-shared with power actions.
+shared with power actions. Every step starts by checking, on the server's locked row, that the
+server is still being provisioned for the run's customer (services/fleet/states.py): a run whose
+server was taken from the customer never touches the VM, mails nobody and refunds the customer.
 """
 import logging
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from flask import current_app
-from rq import Retry
 from sqlalchemy import func, select, update
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProvisioningRun, ProvisioningStep, Server, Transaction, User
-from oxnack_admin.models.enums import PROVISIONING_STEPS, LifecycleState, RunState, TransactionType
-from oxnack_admin.services.staff import audit
-from oxnack_admin.services.money import ledger
-from oxnack_admin.services.mail import mail
-from oxnack_admin.services.ops import advisory_locks, queueing
-from oxnack_admin.services.fleet import vm_locks
-from oxnack_admin.services.provisioning.steps import STEPS, Facts, StepContext
-from oxnack_admin.services.ops.retryable import describe, is_transient
+from oxnack_admin.models.enums import PROVISIONING_STEPS, RunState, TransactionType
+from oxnack_admin.services.fleet import states, vm_locks
 from oxnack_admin.services.fleet.release import return_to_pool
+from oxnack_admin.services.fleet.states import Actor, Event
+from oxnack_admin.services.mail import mail
+from oxnack_admin.services.money import ledger
+from oxnack_admin.services.ops import advisory_locks, queueing
+from oxnack_admin.services.ops.retryable import describe, is_transient
+from oxnack_admin.services.provisioning.steps import STEPS, Facts, StepContext
+from oxnack_admin.services.staff import audit
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,12 @@ ADVISORY_LOCK_CLASS = advisory_locks.PROVISIONING_RUN  # first key of the runs' 
 
 class RetryRefused(Exception):
     """Staff cannot retry (or fail) this run now; the message says why."""
+
+
+class ServerTakenAway(Exception):
+    """The run's server is no longer being provisioned for its customer; no step may touch it."""
+
+    retryable = False
 
 
 def open_run(server: Server, user: User, *, cores: int, ram: int, hdd: int, os: str, price: Decimal,
@@ -47,20 +55,9 @@ def open_run(server: Server, user: User, *, cores: int, ram: int, hdd: int, os: 
     return run
 
 
-def retry_policy() -> Retry | None:
-    """RQ retries for transient failures, from PROVISIONING_RETRY_INTERVALS (seconds)."""
-    intervals = [int(seconds) for seconds in current_app.config.get("PROVISIONING_RETRY_INTERVALS") or []]
-    return Retry(max=len(intervals), interval=intervals) if intervals else None
-
-
 def schedule(run: ProvisioningRun) -> None:
     """Queue the run's job once the order commits."""
-    queueing.enqueue_after_commit(queueing.PROVISIONING, JOB, run.id, **job_options())
-
-
-def job_options() -> dict:
-    """RQ options of a job on the provisioning queue: retries and one attempt's timeout (wipes too)."""
-    return {"retry": retry_policy(), "job_timeout": current_app.config.get("PROVISIONING_JOB_TIMEOUT", 3600)}
+    queueing.enqueue_after_commit(queueing.PROVISIONING, JOB, run.id, **queueing.provisioning_job_options())
 
 
 def advance(run_id: int, *, job_id: str | None = None, last_attempt: bool = True) -> ProvisioningRun | None:
@@ -133,7 +130,7 @@ def resume_stuck_runs(older_than_minutes: float | None = None) -> list[int]:
         ProvisioningRun.state.in_([RunState.PENDING, RunState.RUNNING]), ProvisioningRun.updated_at <= cutoff)))
     for run_id in run_ids:
         log.warning("provisioning run %s looks stuck; queueing it again", run_id)
-        queueing.enqueue(queueing.PROVISIONING, JOB, run_id, **job_options())
+        queueing.enqueue(queueing.PROVISIONING, JOB, run_id, **queueing.provisioning_job_options())
     if run_ids:
         # Touched, so the next sweeps give the job queued now its time: behind a long queue every
         # pass queued the same run again and the duplicates snowballed (found by the soak).
@@ -150,14 +147,32 @@ def _carry_out(run: ProvisioningRun, job_id: str | None) -> None:
     for step in run.steps:
         if step.state != RunState.DONE:
             _carry_out_step(run, step)
+    server = _lock_server_of(run)
+    states.move(server, Event.PROVISIONED, Actor.SYSTEM)
     run.state, run.error, run.finished_at = RunState.DONE, None, _now()
     audit.record(None, "provisioning.done", "provisioning_run", run.id, after={"server_id": run.server_id})
     db.session.commit()
     log.info("provisioning run %s done: server %s is running", run.id, run.server_id)
 
 
+def _lock_server_of(run: ProvisioningRun) -> Server:
+    """The run's server, locked, if it is still being provisioned for the run's customer."""
+    server = db.session.scalar(select(Server).where(Server.id == run.server_id).with_for_update()
+                               .execution_options(populate_existing=True))
+    if not _still_provisioning_for(run, server):
+        raise ServerTakenAway(f"server {run.server_id} is no longer being provisioned for this order "
+                              f"({states.state_of(server)}, owner {server.username!r})")
+    return server
+
+
+def _still_provisioning_for(run: ProvisioningRun, server: Server) -> bool:
+    user = db.session.get(User, run.user_id)
+    return bool(server.busy and user.username and server.username == user.username
+                and states.state_of(server) == states.PROVISIONING)
+
+
 def _carry_out_step(run: ProvisioningRun, step: ProvisioningStep) -> None:
-    server = db.session.get(Server, run.server_id)
+    server = _lock_server_of(run)  # held until the commit below: a termination waits, then finds it still ours
     context = StepContext(Facts.of(run, server, db.session.get(User, run.user_id)), server)
     name, attempt, started = step.name, step.attempts + 1, _now()
     step.state, step.attempts, step.started_at, step.finished_at = RunState.RUNNING, attempt, started, None
@@ -234,11 +249,15 @@ def _settle_vm(run: ProvisioningRun, reason: str, transient: bool) -> str:
     order would fail the same way. Those stay with the owner, flagged, until staff retry or release.
     """
     server = db.session.execute(select(Server).where(Server.id == run.server_id).with_for_update()).scalar_one()
+    if not _still_provisioning_for(run, server):
+        return "left as it is: no longer this order's"
     failed_step = next((s.name for s in run.steps if s.state == RunState.FAILED), "start")
     touched = any(step.state == RunState.DONE for step in run.steps) or bool(server.network_refs)
     if transient and not touched:
+        states.move(server, Event.GIVE_BACK, Actor.SYSTEM)
         return_to_pool(server)
         return "returned to the pool"
+    states.move(server, Event.FAIL, Actor.SYSTEM)
     server.attention = f"provisioning run {run.id} failed at {failed_step}: {reason}"[:500]
     return "flagged for staff"
 
@@ -247,18 +266,22 @@ def _reclaim(run: ProvisioningRun, actor) -> None:
     """Make the run's VM the customer's again and, if they were refunded, charge them again."""
     server = db.session.execute(select(Server).where(Server.id == run.server_id).with_for_update()).scalar_one()
     user = db.session.get(User, run.user_id)
-    still_theirs = server.busy and server.username == user.username
+    still_theirs = bool(server.busy and user.username and server.username == user.username
+                        and states.state_of(server) in (states.FAILED, states.PROVISIONING))
     if not still_theirs and not server.is_free:
         raise RetryRefused(f"VM {server.id} went back to the pool and is taken now; the customer can order again")
     if run.refund_transaction_id is not None and ledger.balance_of(user.id) < run.price:
         raise RetryRefused(f"the customer was refunded {run.price} and their balance no longer covers it; "
                            "ask them to top up, or they can order again")
-    if not still_theirs:
+    if still_theirs:
+        states.move(server, Event.RETRY, Actor.STAFF)
+    else:
+        states.move(server, Event.SELL, Actor.STAFF)
         server.busy, server.username = True, user.username
         server.discription = f"promocode: {run.promo}" if run.promo else None
         server.rented_at = _now()
         server.paid_until = server.rented_at + timedelta(days=current_app.config["RENTAL_DAYS"])
-        server.lifecycle_state, server.auto_renew, server.reminded_days = LifecycleState.ACTIVE, True, None
+        server.auto_renew, server.reminded_days = True, None
     if run.refund_transaction_id is not None:
         ledger.move_money(user.id, -run.price, TransactionType.ORDER,
                           f"server {server.id}: provisioning retried by staff", server_id=server.id,
