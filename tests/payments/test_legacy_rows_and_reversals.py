@@ -1,14 +1,14 @@
-"""Legacy top-up rows: a gateway id is credited once, whatever duplicates the old PaymentAPI left."""
+"""Money holes around legacy rows and chargebacks: a gateway id is credited once, a charged-back share goes back."""
 import logging
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import Invoice, Transaction, User
 from oxnack_admin.services.money import ledger
 from oxnack_admin.services.payments import crediting, poller
 from tests.payments.test_callbacks import legacy_pending_row, reload
-from tests.support.factories import make_staff
+from tests.support.factories import make_staff, make_user
 
 
 def balance(user_id: int):
@@ -96,3 +96,25 @@ def test_an_invoice_adopted_before_for_an_already_credited_gateway_id_is_closed_
     assert closed.status == "CANCELED" and "not credited again" in closed.discription
     assert crediting.mark_paid(invoice.id, make_staff("admin"), "try").action == "attention"
     assert balance(customer.id) == 80
+
+
+def test_a_chargeback_reverses_the_referrers_share_once(customer, open_invoice, platega, pay_config):
+    pay_config(REF_SHARE=0.1)
+    referrer = make_user("friend@example.com", tg_id=777003)
+    db.session.execute(text("UPDATE users SET ref_id = 777003 WHERE id = :id"), {"id": customer.id})
+    db.session.commit()
+    invoice, kept = open_invoice(500), open_invoice(200)
+    platega.confirm(invoice.gateway_id)
+    platega.confirm(kept.gateway_id)
+    assert balance(referrer.id) == 70
+    ledger.move_money(referrer.id, -65, "buy_server", "spent the share meanwhile")
+    db.session.commit()
+    for _ in range(3):
+        platega.chargeback(invoice.gateway_id)
+    crediting.check_invoice(invoice.id, "poller")
+    poller.poll_pending_invoices()
+    assert balance(referrer.id) == -45  # may go negative, like the payer's
+    reversals = list(db.session.scalars(select(Transaction).where(Transaction.type == "referral_reversal")))
+    assert [(r.user_id, r.amount, r.status) for r in reversals] == [(referrer.id, -50, "CONFIRMED")]
+    assert invoice.gateway_id in reversals[0].discription
+    assert balance(customer.id) == 200 and reload(invoice).state == "charged_back"

@@ -162,6 +162,7 @@ def _charged_back(invoice: Invoice) -> Outcome:
     if row is not None:
         row.transaction_id = invoice.gateway_id
         invoice.chargeback_row_id = row.id
+    _reverse_referral(invoice)
     invoice.state = InvoiceState.CHARGED_BACK
     return Outcome(invoice.id, "charged_back", invoice.state)
 
@@ -211,6 +212,17 @@ def _pay_referral(invoice: Invoice) -> None:
     ledger.move_money(referrer_id, amount, TransactionType.REFERRAL,
                       f"Реферальное начисление: пополнение {payer.username or payer.id}",
                       idempotency_key=_referral_key(invoice.id))
+
+
+def _reverse_referral(invoice: Invoice) -> None:
+    """The share paid for a charged-back top-up goes back, once; the referrer's balance may go negative."""
+    share = db.session.scalar(select(Transaction).where(Transaction.idempotency_key == _referral_key(invoice.id),
+                                                        Transaction.status == TransactionStatus.CONFIRMED))
+    if share is None or share.user_id is None:
+        return
+    ledger.move_money(share.user_id, -share.amount, TransactionType.REFERRAL_REVERSAL,
+                      f"Отмена реферального начисления #{share.id}: платёж {invoice.gateway_id} возвращён (chargeback)",
+                      allow_negative=True, idempotency_key=f"referral-reversal:invoice:{invoice.id}")
 
 
 def _referral_key(invoice_id: int) -> str:
