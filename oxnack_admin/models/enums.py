@@ -18,6 +18,7 @@ class TransactionType(StrEnum):
     PROXY_REFUND = "proxy_refund"
     CHARGEBACK = "chargeback"  # a credited top-up the payer took back through the gateway
     REFERRAL = "referral"  # a referrer's share of a top-up by someone they brought
+    REFERRAL_REVERSAL = "referral_reversal"  # that share taken back: the top-up was charged back
 
 
 class TransactionStatus(StrEnum):

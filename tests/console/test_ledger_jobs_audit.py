@@ -13,6 +13,7 @@ from oxnack_admin.models.enums import MailState, RunState, TransactionType
 from oxnack_admin.services.staff import audit
 from oxnack_admin.services.money import ledger
 from tests.console.conftest import HTMX, make_run
+from tests.console.test_users import adjust_form_token
 from tests.support.factories import make_server, make_staff, make_user
 
 
@@ -43,7 +44,8 @@ def test_ledger_filters(app, client, as_role):
 def test_ledger_csv_export_follows_the_filters(app, client, as_role):
     staff = as_role("admin")
     user = make_user("csv@example.com", balance=10)
-    client.post(f"/console/users/{user.id}/balance", data={"amount": "5", "reason": "=HYPERLINK(\"x\")"}, headers=HTMX)
+    client.post(f"/console/users/{user.id}/balance", headers=HTMX, data={
+        "amount": "5", "reason": "=HYPERLINK(\"x\")", "submit_token": adjust_form_token(client, user.id)})
     response = client.get("/console/transactions.csv?user=csv@&staff=1")
     assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
     table = list(csv.reader(io.StringIO(response.get_data(as_text=True))))

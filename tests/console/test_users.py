@@ -1,4 +1,5 @@
 """Users: search, sort, paginate; the account page; balance, verification, code, sessions, blocking."""
+import re
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -59,6 +60,14 @@ def test_filter_by_state(app, client, as_role):
     assert "new@example.com" in body and "ok@example.com" not in body
 
 
+def adjust_form_token(client, user_id: int) -> str:
+    """The one-time token of the adjust-balance form as the account page renders it."""
+    body = client.get(f"/console/users/{user_id}").get_data(as_text=True)
+    found = re.search(r'name="submit_token"[^>]*value="([^"]+)"', body)
+    assert found, "the adjust-balance form carries no one-time token"
+    return found.group(1)
+
+
 def section(body: str, heading_id: str) -> str:
     """The HTML of the panel labelled by `heading_id`, so a check cannot pass on another panel's text."""
     start = body.index(f'aria-labelledby="{heading_id}"')
@@ -85,8 +94,8 @@ def test_the_account_page_shows_this_customers_sessions_servers_and_transactions
 def test_adjusting_a_balance_writes_the_ledger_and_the_audit_log(app, client, as_role):
     staff = as_role("admin")
     user = make_user("money@example.com", balance=100)
-    response = client.post(f"/console/users/{user.id}/balance", data={"amount": "-20.50", "reason": "goodwill fix"},
-                           headers=HTMX)
+    response = client.post(f"/console/users/{user.id}/balance", headers=HTMX, data={
+        "amount": "-20.50", "reason": "goodwill fix", "submit_token": adjust_form_token(client, user.id)})
     assert response.status_code == 200
     assert "Balance adjusted by -20.50" in response.headers["HX-Trigger"]
     assert "79.50" in response.get_data(as_text=True)
@@ -100,16 +109,44 @@ def test_adjusting_a_balance_writes_the_ledger_and_the_audit_log(app, client, as
     assert event.before == {"balance": "100.00"} and event.after["balance"] == "79.50"
 
 
+def test_the_same_adjustment_form_sent_twice_moves_money_once(app, client, as_role):
+    staff = as_role("admin")
+    user = make_user("twice@example.com", balance=10)
+    form = {"amount": "25", "reason": "double click", "submit_token": adjust_form_token(client, user.id)}
+    first = client.post(f"/console/users/{user.id}/balance", data=form, headers=HTMX)
+    assert first.status_code == 200 and "Balance adjusted by 25" in first.headers["HX-Trigger"]
+    assert adjust_form_token(client, user.id) != form["submit_token"]  # the redrawn form is a new one
+    again = client.post(f"/console/users/{user.id}/balance", data=form, headers=HTMX)
+    assert again.status_code == 200 and "already made" in again.headers["HX-Trigger"]
+    plain = client.post(f"/console/users/{user.id}/balance", data=form)  # a browser's resubmit, no htmx
+    assert plain.status_code == 303 and "already made" in client.get(plain.headers["Location"]).get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, user.id).balance == Decimal(35)
+    assert db.session.scalar(select(func.count(Transaction.id)).where(Transaction.staff_id == staff.id)) == 1
+    assert len(audit_events("user.adjust_balance")) == 1
+    # A new form is a new adjustment; a post without the form's token moves nothing.
+    form["submit_token"] = adjust_form_token(client, user.id)
+    assert client.post(f"/console/users/{user.id}/balance", data=form, headers=HTMX).status_code == 200
+    tokenless = client.post(f"/console/users/{user.id}/balance", data={"amount": "25", "reason": "x"}, headers=HTMX)
+    assert tokenless.status_code == 422 and "reload" in tokenless.headers["HX-Trigger"]
+    db.session.expire_all()
+    assert db.session.get(User, user.id).balance == Decimal(60)
+
+
 def test_a_debit_beyond_the_balance_is_refused_beside_the_field(app, client, as_role):
     as_role("admin")
     user = make_user("poor@example.com", balance=10)
-    response = client.post(f"/console/users/{user.id}/balance", data={"amount": "-11", "reason": "x"}, headers=HTMX)
+    token = adjust_form_token(client, user.id)
+    def adjust(amount: str, reason: str = "x"):
+        return client.post(f"/console/users/{user.id}/balance", headers=HTMX,
+                           data={"amount": amount, "reason": reason, "submit_token": token})
+    response = adjust("-11")
     assert response.status_code == 422 and "does not cover" in response.get_data(as_text=True)
     assert "aria-invalid" in response.get_data(as_text=True)
     for amount, message in (("abc", "Enter a number"), ("0", "cannot be zero"), ("1.234", "two decimals")):
-        bad = client.post(f"/console/users/{user.id}/balance", data={"amount": amount, "reason": "x"}, headers=HTMX)
+        bad = adjust(amount)
         assert bad.status_code == 422 and message in bad.get_data(as_text=True), amount
-    missing_reason = client.post(f"/console/users/{user.id}/balance", data={"amount": "5", "reason": ""}, headers=HTMX)
+    missing_reason = adjust("5", reason="")
     assert missing_reason.status_code == 422
     db.session.expire_all()
     assert db.session.get(User, user.id).balance == Decimal(10)

@@ -2,7 +2,7 @@
 from flask import abort, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from ...extensions import db
@@ -17,11 +17,25 @@ from .access import role_required
 from .rendering import action_refused, action_result, render, with_toast
 
 DETAIL_PAGE, DETAIL_FRAGMENT = "console/users/show.html", "console/users/_detail.html"
+STALE_FORM = "This form is out of date; reload the page, check the balance and submit again."
 
 
 class AdjustBalanceForm(FlaskForm):
     amount = StringField("Amount", validators=[DataRequired(), Length(max=20)])
     reason = StringField("Reason", validators=[DataRequired(), Length(max=200)])
+    # One per rendered form, used as the ledger row's idempotency key: sending the same form twice credits once.
+    submit_token = HiddenField()
+
+    @classmethod
+    def blank(cls) -> "AdjustBalanceForm":
+        form = cls(formdata=None)
+        form.submit_token.data = accounts_admin.new_submit_token()
+        return form
+
+    def validate_submit_token(self, field) -> None:
+        if not accounts_admin.is_submit_token(field.data):
+            field.data = accounts_admin.new_submit_token()  # the redrawn form can be sent
+            raise ValidationError(STALE_FORM)
 
     def validate_amount(self, field) -> None:
         try:
@@ -50,15 +64,20 @@ def users_balance(user_id: int):
     user = _user_or_404(user_id)
     form = AdjustBalanceForm()
     if not form.validate_on_submit():
-        return _detail(user, form, status=422, toast="Please correct the highlighted fields.")
+        toast = STALE_FORM if form.submit_token.errors else "Please correct the highlighted fields."
+        return _detail(user, form, status=422, toast=toast)
     try:
-        accounts_admin.adjust_balance(user, form.parsed_amount, form.reason.data, current_user)
+        row = accounts_admin.adjust_balance(user, form.parsed_amount, form.reason.data, current_user,
+                                            submit_token=form.submit_token.data)
     except (CustomerActionError, InsufficientFunds) as error:
         db.session.rollback()
         message = "The balance does not cover this debit." if isinstance(error, InsufficientFunds) else str(error)
         form.amount.errors.append(message)
         return _detail(user, form, status=422, toast=message)
     db.session.commit()
+    if row is None:
+        return _done(user, f"This adjustment was already made (the form was sent twice); nothing changed. "
+                           f"The balance is {user.balance}.", level="info")
     return _done(user, f"Balance adjusted by {form.parsed_amount}; now {user.balance}.")
 
 
@@ -105,14 +124,14 @@ def _act(user_id: int, action, message: str):
     return _done(user, message.format(result))
 
 
-def _done(user: User, message: str):
-    return action_result(message, DETAIL_FRAGMENT, url_for("console.users_show", user_id=user.id),
-                         **_detail_context(user, AdjustBalanceForm(formdata=None)))
+def _done(user: User, message: str, level: str = "success"):
+    return action_result(message, DETAIL_FRAGMENT, url_for("console.users_show", user_id=user.id), level=level,
+                         **_detail_context(user, AdjustBalanceForm.blank()))
 
 
 def _detail(user: User, form: AdjustBalanceForm | None = None, status: int = 200, toast: str | None = None):
     response = render(DETAIL_PAGE, DETAIL_FRAGMENT, http_status=status,
-                      **_detail_context(user, form or AdjustBalanceForm(formdata=None)))
+                      **_detail_context(user, form or AdjustBalanceForm.blank()))
     return with_toast(response, toast, "error") if toast else response
 
 

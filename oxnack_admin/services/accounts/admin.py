@@ -1,5 +1,6 @@
 """What staff do to customers: find them, see their account, adjust, verify, block, sign out."""
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -21,6 +22,8 @@ FILTERS = ("state",)
 STATES = {"verified": User.is_verified.is_(True), "unverified": or_(User.is_verified.is_(False), User.is_verified.is_(None)),
           "blocked": User.blocked_at.is_not(None)}
 MAX_ADJUSTMENT = Decimal("1000000")
+SUBMIT_TOKEN_BYTES = 24
+_SUBMIT_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")  # token_urlsafe(24)
 _DECIMAL = re.compile(r"0|-?[1-9][0-9]*")
 
 
@@ -82,17 +85,32 @@ def parse_amount(text: str) -> Decimal:
     return amount
 
 
-def adjust_balance(user: User, amount: Decimal, reason: str, staff) -> Transaction:
+def new_submit_token() -> str:
+    """A one-time token for one rendered adjust-balance form."""
+    return secrets.token_urlsafe(SUBMIT_TOKEN_BYTES)
+
+
+def is_submit_token(text: str | None) -> bool:
+    return bool(text) and _SUBMIT_TOKEN.fullmatch(text) is not None
+
+
+def adjust_balance(user: User, amount: Decimal, reason: str, staff,
+                   submit_token: str | None = None) -> Transaction | None:
     """Credit or debit a balance by hand: one ADJUSTMENT ledger row and one audit event.
 
-    Raises ledger.InsufficientFunds when a debit would take the balance below zero.
+    With the `submit_token` of the form it came from, a repeat of that submit (a double click, a
+    resubmitted page) moves nothing and returns None. Raises ledger.InsufficientFunds when a
+    debit would take the balance below zero.
     """
     reason = reason.strip()
     if not reason:
         raise CustomerActionError("Give a reason; it is shown in the ledger.")
     before = user.balance
+    key = f"staff-adjustment:{user.id}:{submit_token}" if submit_token else None
     row = ledger.move_money(user.id, amount, TransactionType.ADJUSTMENT, f"staff adjustment: {reason}",
-                            staff_id=staff.id)
+                            staff_id=staff.id, idempotency_key=key)
+    if row is None:
+        return None
     if amount > 0:  # a credit may cover the renewal of a suspended server: resume it after the commit
         renewal.schedule_resume_after_commit(user.id)
     audit.record(staff, "user.adjust_balance", "user", user.id,

@@ -98,9 +98,15 @@ def confirm_pending_credit(transaction_id: int, *, also_from: tuple[str, ...] = 
     return row
 
 
-def close_pending(transaction_id: int) -> bool:
-    """A waiting credit that will never be paid: PENDING → CANCELED (it never counted). False if not pending."""
+def close_pending(transaction_id: int, reason: str | None = None) -> bool:
+    """A waiting credit that will never be paid: PENDING → CANCELED (it never counted). False if not pending.
+
+    A `reason` is appended to the row's description, where staff read the ledger.
+    """
+    values = {"status": TransactionStatus.CANCELED}
+    if reason:
+        values["discription"] = func.concat_ws(" — ", Transaction.discription, f"closed unpaid: {reason}")
     return db.session.execute(
         update(Transaction).where(Transaction.id == transaction_id, Transaction.status == TransactionStatus.PENDING)
-        .values(status=TransactionStatus.CANCELED)
+        .values(**values)
     ).rowcount == 1

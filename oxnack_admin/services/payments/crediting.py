@@ -17,7 +17,7 @@ from sqlalchemy import select
 from oxnack_admin.clients import platega
 from oxnack_admin.clients.errors import RemoteError, short
 from oxnack_admin.extensions import db
-from oxnack_admin.models import Invoice, User
+from oxnack_admin.models import Invoice, Transaction, User
 from oxnack_admin.models.enums import InvoiceState, TransactionStatus, TransactionType
 from oxnack_admin.services.lifecycle import renewal
 from oxnack_admin.services.mail import mail
@@ -132,6 +132,12 @@ def _confirm(invoice: Invoice, source: str, *, by_hand: bool = False) -> tuple[O
             return _flag(invoice, f"Platega confirmed it after it was {invoice.state}; "
                                   "check and mark paid by hand"), False
         return Outcome(invoice.id, "unchanged", invoice.state), False
+    credited_as = _credited_elsewhere(invoice)
+    if credited_as is not None:  # e.g. a legacy duplicate adopted before adoption skipped them
+        why = f"its gateway id was credited already (transaction #{credited_as}); not credited again"
+        if invoice.state == InvoiceState.PENDING:
+            _close(invoice, InvoiceState.CANCELED, why, in_ledger=True)
+        return _flag(invoice, why), False
     row = ledger.confirm_pending_credit(invoice.ledger_row_id,
                                         also_from=(TransactionStatus.CANCELED,) if by_hand else ())
     if row is None:  # someone else booked it first (or its customer is gone)
@@ -156,16 +162,18 @@ def _charged_back(invoice: Invoice) -> Outcome:
     if row is not None:
         row.transaction_id = invoice.gateway_id
         invoice.chargeback_row_id = row.id
+    _reverse_referral(invoice)
     invoice.state = InvoiceState.CHARGED_BACK
     return Outcome(invoice.id, "charged_back", invoice.state)
 
 
-def _close(invoice: Invoice, state: str, why: str) -> Outcome:
+def _close(invoice: Invoice, state: str, why: str, *, in_ledger: bool = False) -> Outcome:
+    # `in_ledger`: the reason is also written on the ledger row, for a close staff would not expect there.
     if invoice.state != InvoiceState.PENDING:
         if invoice.state == InvoiceState.PAID:
             return _flag(invoice, f"{why} after the credit; the credit stands: check it at Platega")
         return Outcome(invoice.id, "unchanged", invoice.state)
-    ledger.close_pending(invoice.ledger_row_id)
+    ledger.close_pending(invoice.ledger_row_id, why if in_ledger else None)
     invoice.state, invoice.closed_at = state, datetime.now(timezone.utc)
     return Outcome(invoice.id, "expired" if state == InvoiceState.EXPIRED else "closed", invoice.state, why)
 
@@ -203,7 +211,30 @@ def _pay_referral(invoice: Invoice) -> None:
         return
     ledger.move_money(referrer_id, amount, TransactionType.REFERRAL,
                       f"Реферальное начисление: пополнение {payer.username or payer.id}",
-                      idempotency_key=f"referral:invoice:{invoice.id}")
+                      idempotency_key=_referral_key(invoice.id))
+
+
+def _reverse_referral(invoice: Invoice) -> None:
+    """The share paid for a charged-back top-up goes back, once; the referrer's balance may go negative."""
+    share = db.session.scalar(select(Transaction).where(Transaction.idempotency_key == _referral_key(invoice.id),
+                                                        Transaction.status == TransactionStatus.CONFIRMED))
+    if share is None or share.user_id is None:
+        return
+    ledger.move_money(share.user_id, -share.amount, TransactionType.REFERRAL_REVERSAL,
+                      f"Отмена реферального начисления #{share.id}: платёж {invoice.gateway_id} возвращён (chargeback)",
+                      allow_negative=True, idempotency_key=f"referral-reversal:invoice:{invoice.id}")
+
+
+def _referral_key(invoice_id: int) -> str:
+    return f"referral:invoice:{invoice_id}"
+
+
+def _credited_elsewhere(invoice: Invoice) -> int | None:
+    """Another CONFIRMED top-up row with this invoice's gateway id: that payment is credited already."""
+    return db.session.scalar(select(Transaction.id).where(
+        Transaction.type == TransactionType.TOP_UP, Transaction.status == TransactionStatus.CONFIRMED,
+        Transaction.transaction_id == invoice.gateway_id, Transaction.id != invoice.ledger_row_id)
+        .order_by(Transaction.id).limit(1))
 
 
 def _mail_customer(invoice: Invoice) -> None:

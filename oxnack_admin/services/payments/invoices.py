@@ -4,22 +4,26 @@ The gateway is asked first and the rows written only once it answered, so a gate
 leaves nothing that could be credited later. A gateway transaction whose rows failed to commit
 is unknown to us: its callback gets 404 and nothing is ever credited for it.
 """
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import aliased
 
 from oxnack_admin.clients.errors import RemoteError
 from oxnack_admin.clients.platega import PlategaClient
 from oxnack_admin.extensions import db
 from oxnack_admin.models import Invoice, Transaction, User
 from oxnack_admin.models.enums import InvoiceState, TransactionStatus, TransactionType
+from oxnack_admin.services.money import ledger
 from oxnack_admin.services.money.ledger import legacy_date
 
+log = logging.getLogger(__name__)
 MAX_METHOD = 1000  # Platega's payment methods are small integers (2 SBP, 11 cards, ...)
 
 
@@ -115,27 +119,75 @@ def find_by_gateway_id(gateway_id) -> Invoice | None:
 
 def adopt_ledger_rows(gateway_id: str | None = None) -> int:
     """Give PENDING `add_balance` rows that have a gateway id but no invoice (the old PaymentAPI's, or
-    written by another tool) an invoice, so callbacks and the poller settle them like ours. Commits."""
-    statement = (select(Transaction).where(
-        Transaction.type == TransactionType.TOP_UP, Transaction.status == TransactionStatus.PENDING,
-        Transaction.transaction_id.is_not(None), Transaction.transaction_id != "", Transaction.user_id.is_not(None),
-        Transaction.amount > 0, ~select(Invoice.id).where(Invoice.ledger_row_id == Transaction.id).exists(),
-        ~select(Invoice.id).where(Invoice.gateway_id == Transaction.transaction_id).exists()))
-    if gateway_id is not None:
-        statement = statement.where(Transaction.transaction_id == gateway_id)
+    written by another tool) an invoice, so callbacks and the poller settle them like ours. Commits.
+
+    A gateway id is one payment: of the rows sharing one, only the first is adopted, and none if it
+    was credited already; the others are closed unpaid (`close_duplicate_rows`). Each adoption has
+    its own savepoint, so one row that fails is logged and skipped, not the whole batch.
+    """
+    pending = _pending_top_ups(gateway_id)
+    first_of_each = (pending.with_only_columns(Transaction.id).where(
+        Transaction.user_id.is_not(None), Transaction.amount > 0, ~_credited_row(Transaction).exists(),
+        ~select(Invoice.id).where(Invoice.gateway_id == Transaction.transaction_id).exists())
+        .distinct(Transaction.transaction_id).order_by(Transaction.transaction_id, Transaction.id))
+    rows = list(db.session.scalars(select(Transaction).where(Transaction.id.in_(first_of_each))
+                                   .order_by(Transaction.id).limit(500)))
     adopted = 0
-    for row in db.session.scalars(statement.order_by(Transaction.id).limit(500)):
-        db.session.add(Invoice(reference="inv_" + secrets.token_urlsafe(18), ledger_row_id=row.id,
-                               user_id=row.user_id, gateway_id=row.transaction_id, amount=row.amount,
-                               currency="RUB", payment_method=int(current_app.config["PLATEGA_PAYMENT_METHOD"]),
-                               state=InvoiceState.PENDING, created_at=row.created_at))
-        adopted += 1
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()  # adopted concurrently by another caller: theirs stands
-        return 0
+    for row in rows:
+        try:
+            with db.session.begin_nested():
+                db.session.add(Invoice(reference="inv_" + secrets.token_urlsafe(18), ledger_row_id=row.id,
+                                       user_id=row.user_id, gateway_id=row.transaction_id, amount=row.amount,
+                                       currency="RUB", state=InvoiceState.PENDING, created_at=row.created_at,
+                                       payment_method=int(current_app.config["PLATEGA_PAYMENT_METHOD"])))
+        except IntegrityError:  # adopted concurrently by another caller: theirs stands
+            log.info("ledger row %s (gateway id %s) was adopted by another caller", row.id, row.transaction_id)
+        except SQLAlchemyError:
+            log.exception("ledger row %s (gateway id %s) could not be adopted; the others go on",
+                          row.id, row.transaction_id)
+        else:
+            adopted += 1
+    db.session.commit()
+    close_duplicate_rows(gateway_id)
     return adopted
+
+
+def close_duplicate_rows(gateway_id: str | None = None) -> int:
+    """Close PENDING top-up rows whose gateway id is already credited or held by another row's invoice:
+    one payment is credited once. The reason goes into the row's description; commits."""
+    pending = _pending_top_ups(gateway_id)
+    credited = _credited_row(Transaction).scalar_subquery()
+    holder = select(Invoice.id).where(Invoice.gateway_id == Transaction.transaction_id).scalar_subquery()
+    found = db.session.execute(
+        pending.with_only_columns(Transaction.id, Transaction.transaction_id, credited, holder)
+        .where(or_(credited.is_not(None), holder.is_not(None))).order_by(Transaction.id).limit(500)).all()
+    closed = 0
+    for row_id, duplicated_id, credited_id, invoice_id in found:
+        reason = (f"gateway id {duplicated_id} already credited (transaction #{credited_id})" if credited_id
+                  else f"a duplicate of invoice #{invoice_id} (gateway id {duplicated_id})")
+        if ledger.close_pending(row_id, reason):
+            log.warning("top-up transaction #%s closed unpaid: %s", row_id, reason)
+            closed += 1
+    db.session.commit()
+    return closed
+
+
+def _pending_top_ups(gateway_id: str | None):
+    """PENDING top-up rows with a gateway id and no invoice of their own (optionally for one gateway id)."""
+    statement = select(Transaction).where(
+        Transaction.type == TransactionType.TOP_UP, Transaction.status == TransactionStatus.PENDING,
+        Transaction.transaction_id.is_not(None), Transaction.transaction_id != "",
+        ~select(Invoice.id).where(Invoice.ledger_row_id == Transaction.id).exists())
+    return statement if gateway_id is None else statement.where(Transaction.transaction_id == gateway_id)
+
+
+def _credited_row(row):
+    """The first other CONFIRMED top-up row with `row`'s gateway id (correlated)."""
+    credited = aliased(Transaction)
+    return (select(credited.id).where(credited.type == TransactionType.TOP_UP,
+                                      credited.status == TransactionStatus.CONFIRMED,
+                                      credited.transaction_id == row.transaction_id, credited.id != row.id)
+            .order_by(credited.id).limit(1))
 
 
 def find_by_reference(reference: str) -> Invoice | None:
