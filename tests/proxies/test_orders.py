@@ -1,12 +1,30 @@
 """The customer's orders list: credentials only while the proxy is theirs, and a constant number of queries."""
 from decimal import Decimal
 
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
 from oxnack_admin.clients.socks_upstream import SocksUpstreamClient
+from oxnack_admin.extensions import db
 from oxnack_admin.services.proxies import outcome, purchase as purchases
 from tests.proxies.conftest import assert_ledger_balanced, customer
 from tests.support.customers import login_cookie
 
 PURCHASE, ORDERS = "/api/external-proxy/purchase", "/api/external-proxy/orders"
+
+
+@pytest.fixture
+def statements():
+    """Every SQL statement sent while the test runs."""
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(Engine, "before_cursor_execute", record)
 
 
 def test_credentials_are_shown_only_while_the_money_is_not_back(client, upstream, stock):
@@ -34,3 +52,22 @@ def test_credentials_are_shown_only_while_the_money_is_not_back(client, upstream
         else:
             assert secrets == (None, None, None, None), entry["state"]
     assert_ledger_balanced()
+
+
+def test_the_orders_list_costs_the_same_queries_for_one_order_or_many(client, upstream, stock, statements):
+    product_ids = [row.id for row in stock(5)]
+    user, _ = customer(Decimal("1000.00"))
+    login_cookie(client, user)
+    assert client.post(PURCHASE, json={"product_id": product_ids[0]}).status_code == 200
+    client.get(ORDERS)  # warm: the first request may touch the session
+    db.session.expunge_all()  # the test shares the request's session: start it empty, as a request's is
+    statements.clear()
+    assert len(client.get(ORDERS).json["orders"]) == 1
+    one = len(statements)
+    for product_id in product_ids[1:]:
+        assert client.post(PURCHASE, json={"product_id": product_id}).status_code == 200
+    client.get(ORDERS)
+    db.session.expunge_all()
+    statements.clear()
+    assert len(client.get(ORDERS).json["orders"]) == 5
+    assert len(statements) == one, statements

@@ -2,6 +2,7 @@
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProxyInventory, ProxyOrder
@@ -78,4 +79,5 @@ def refundable_now(order: ProxyOrder, now: datetime | None = None) -> bool:
 def orders_of(user_id: int) -> list[ProxyOrder]:
     """The customer's orders that reached the upstream or are on their way, newest first."""
     return list(db.session.scalars(select(ProxyOrder).where(ProxyOrder.user_id == user_id)
+                                   .options(joinedload(ProxyOrder.proxy))  # one query, not one per order
                                    .order_by(ProxyOrder.id.desc()).limit(500)))
