@@ -4,7 +4,10 @@ Both speak the real wire formats so the real clients run against them unchanged.
 holds what they share: the server thread, the call log and HTTP failure injection.
 """
 import json
+import os
 import re
+import socket
+import struct
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -24,11 +27,17 @@ class Call:
 
 @dataclass
 class Reply:
-    """What a route answers: status, JSON body and an optional reason phrase."""
+    """What a route answers: status, JSON body and an optional reason phrase.
+
+    An answer can also be lost the ways a real one is: held `hang` seconds first (the client
+    has given up by then), or `reset` (the connection is reset instead of answered).
+    """
 
     status: int
     body: object
     reason: str | None = None
+    hang: float = 0.0
+    reset: bool = False
 
 
 class _Server(ThreadingHTTPServer):
@@ -192,6 +201,11 @@ class LoopbackSimulator(ABC):
 
     @staticmethod
     def _send(handler: BaseHTTPRequestHandler, reply: Reply) -> None:
+        if reply.hang:
+            time.sleep(reply.hang)
+        if reply.reset:
+            _reset(handler)
+            return
         payload = json.dumps(reply.body).encode()
         try:
             handler.send_response(reply.status, reply.reason)
@@ -201,3 +215,11 @@ class LoopbackSimulator(ABC):
             handler.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client timed out and left
+
+
+def _reset(handler: BaseHTTPRequestHandler) -> None:
+    """Close the connection with a TCP RST (linger 0), as a crashed server or a middlebox does."""
+    handler.close_connection = True
+    handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    # detach(): the handler's own close later touches no descriptor (this one may be reused by then).
+    os.close(handler.connection.detach())

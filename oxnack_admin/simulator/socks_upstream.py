@@ -4,7 +4,8 @@ It speaks the wire format of the contract's *Proxies* section under `/api/v1/aut
 listing with filters and paging (its `total` counts pages, as the real one has been seen to),
 buy (403 our balance, 503 the proxy's server, 404 gone), lookup, check-refundable, refund and
 the bought list. Faults come from the base class (`fail_next`, `delay_next`); a delayed buy
-still happens after the client gave up, as on a real server.
+still happens after the client gave up, as on a real server. `break_next_buy` loses a buy's
+answer (an error page, a hang, a reset) with or without the proxy sold.
 """
 import random
 import secrets
@@ -26,6 +27,7 @@ COUNTRIES = [
     ("Japan", "JP", [("Tokyo", "13", "Tokyo"), ("Osaka", "27", "Osaka")], ["NTT", "SoftBank"]),
     ("Brazil", "BR", [("Sao Paulo", "SP", "Sao Paulo")], ["Claro", "Vivo"]),
 ]
+BROKEN_ANSWERS = ("500", "hang", "reset")
 CONTINENTS = {"US": ("North America", "NA"), "BR": ("South America", "SA"), "JP": ("Asia", "AS")}
 
 
@@ -46,6 +48,7 @@ class SocksUpstreamSimulator(LoopbackSimulator):
         self._next_id = 100001
         self._churn: threading.Event | None = None
         self._page_failures: dict[int, list[int]] = {}  # listing page -> [status, times left]
+        self._broken_buys: list[tuple[str, bool, float]] = []  # (how, sold first, hang seconds)
         self._routes = {
             ("GET", BASE + "/proxy"): self._list,
             ("GET", BASE + "/proxy/buy"): self._buy,
@@ -120,6 +123,17 @@ class SocksUpstreamSimulator(LoopbackSimulator):
         with self._lock:
             self._page_failures[page] = [status, times]
 
+    def break_next_buy(self, how: str, *, bought: bool, seconds: float = 2.0) -> None:
+        """Lose the next buy's answer: "500" (an error page), "hang" (no answer for `seconds`) or "reset".
+
+        With `bought` the proxy is sold first (it shows in the bought list), as when a real
+        upstream fails after doing the work; without, nothing is sold.
+        """
+        if how not in BROKEN_ANSWERS:
+            raise ValueError(f"how must be one of {', '.join(BROKEN_ANSWERS)}")
+        with self._lock:
+            self._broken_buys.append((how, bought, seconds))
+
     def start_churn(self, every_seconds: float = 20.0, share: float = 0.03, seed: int = 7) -> None:
         """For the demo: every few seconds a few proxies go offline and some come back."""
         stop = self._churn = threading.Event()
@@ -172,6 +186,20 @@ class SocksUpstreamSimulator(LoopbackSimulator):
         return Reply(200, {"proxies": chunk, "total": total})
 
     def _buy(self, params: dict) -> Reply:
+        broken = self._broken_buys.pop(0) if self._broken_buys else None
+        if broken is not None and not broken[1]:
+            return self._lost(broken, self.error_reply(500, "internal server error"))
+        reply = self._sell(params)
+        return reply if broken is None or reply.status != 200 else self._lost(broken, reply)
+
+    def _lost(self, broken: tuple[str, bool, float], reply: Reply) -> Reply:
+        how, _, seconds = broken
+        if how == "500":
+            return self.error_reply(500, "internal server error")
+        return Reply(reply.status, reply.body, reply.reason, hang=seconds if how == "hang" else 0.0,
+                     reset=how == "reset")
+
+    def _sell(self, params: dict) -> Reply:
         record = self._record(params.get("proxy_id"))
         sold = {p["proxy_id"] for p in self._bought.values() if not p["refunded"]}
         if record is None or record["proxy_id"] in sold:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from jobs.worker import AppSimpleWorker, build_worker
 from oxnack_admin.extensions import db, redis_client
 from oxnack_admin.models import AuditEvent, ProxyOrder, ProxySyncRun
-from oxnack_admin.services.proxies import purchase as purchases
+from oxnack_admin.services.proxies import outcome, purchase as purchases
 from tests.console.conftest import HTMX, sign_in
 from tests.proxies.conftest import PRICE_RUB, assert_ledger_balanced, balance, customer
 from tests.support.factories import make_staff
@@ -67,7 +67,7 @@ def test_cleanup_removes_what_is_off_sale_and_never_ordered(client, upstream, st
     rows = stock(3)
     user, _ = customer(Decimal("500.00"))
     order, _ = purchases.reserve(user.id, rows[0].id, None)
-    purchases.fail(order.id, "test", purchases.OFF_SALE)  # ordered once: kept for its order's history
+    outcome.fail(order.id, "test", outcome.OFF_SALE)  # ordered once: kept for its order's history
     upstream.remove_proxy(rows[1].upstream_id)
     from oxnack_admin.services.proxies import sync
 
@@ -87,7 +87,7 @@ def test_orders_show_their_refund_state_and_staff_settle_a_flagged_one(client, u
     db.session.get(ProxyOrder, flagged.id).state = "flagged"
     db.session.commit()
     failed, _ = purchases.reserve(user.id, rows[1].id, None)
-    purchases.fail(failed.id, "the proxy's server failed", purchases.OFF_SALE)
+    outcome.fail(failed.id, "the proxy's server failed", outcome.OFF_SALE)
     support = make_staff("support")
     sign_in(client, support)
     listing = client.get("/console/proxies/orders").get_data(as_text=True)

@@ -9,7 +9,7 @@ from jobs.maintenance import sweep
 from oxnack_admin.clients.socks_upstream import SocksUpstreamClient
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProxyInventory, ProxyOrder, Transaction
-from oxnack_admin.services.proxies import purchase as purchases
+from oxnack_admin.services.proxies import outcome, purchase as purchases
 from tests.proxies.conftest import PRICE_RUB, assert_ledger_balanced, balance, customer, http
 from tests.support.customers import login_cookie
 
@@ -105,40 +105,41 @@ def test_each_upstream_refusal_gives_the_money_back_once(client, upstream, stock
     assert upstream.purchases() == []
     # Settling again (a sweep, a retry) moves nothing more.
     for order in db.session.scalars(select(ProxyOrder)).all():
-        purchases.fail(order.id, "again", purchases.OFF_SALE)
+        outcome.fail(order.id, "again", outcome.OFF_SALE)
     assert balance(user.id) == Decimal("1000.00")
     assert_ledger_balanced()
 
 
-def test_an_unanswered_buy_stays_pending_then_the_sweep_settles_it_from_the_bought_list(client, upstream, stock,
-                                                                                        settings):
+def test_a_buy_the_upstream_completes_after_the_money_went_back_is_flagged_for_staff(client, upstream, stock,
+                                                                                   settings):
     product, other = stock(2)
     user, _ = customer(Decimal("1000.00"))
     login_cookie(client, user)
     settings(SOCKS_API_TIMEOUT=0.5)
-    upstream.delay_next(r"/proxy/buy$", 1.2)  # the upstream buys, but only after we gave up waiting
+    upstream.delay_next(r"/proxy/buy$", 1.2)  # the upstream buys, but only after we gave up and read the bought list
     lost = client.post(PURCHASE, json={"product_id": product.id})
     upstream.fail_next("GET", r"/proxy/buy$", 500)  # an error page: nothing bought
     broken = client.post(PURCHASE, json={"product_id": other.id})
 
     assert lost.status_code == broken.status_code == 502
-    assert "being confirmed" in lost.json["message"] and "being confirmed" in broken.json["message"]
-    assert balance(user.id) == Decimal("1000.00") - 2 * PRICE_RUB  # paid, not yet settled
+    assert "the money is back" in lost.json["message"] and "the money is back" in broken.json["message"]
+    assert balance(user.id) == Decimal("1000.00")  # settled before answering, not minutes later
     assert len(upstream.calls_to("GET", r"/proxy/buy$")) == 2  # a buy is never repeated on its own
+    assert not inventory(product.id).on_sale  # it may be sold after all: never offered again meanwhile
     time.sleep(1.0)  # the delayed buy completes at the upstream
 
-    settings(SOCKS_SETTLE_AFTER_MINUTES=0)
     sweep()
 
     orders = {o.inventory_id: o for o in db.session.scalars(select(ProxyOrder).execution_options(populate_existing=True))}
     bought = upstream.purchases()
     assert [p["proxy_id"] for p in bought] == [product.upstream_id]
-    assert orders[product.id].state == "active" and orders[product.id].upstream_credentials_id == bought[0]["credentials_id"]
+    assert orders[product.id].state == "flagged" and orders[product.id].upstream_credentials_id == bought[0]["credentials_id"]
     assert orders[other.id].state == "failed"
-    assert balance(user.id) == Decimal("1000.00") - PRICE_RUB
-    assert client.get("/api/external-proxy/orders").json["orders"][-1]["credentials"]["password"] == bought[0]["password"]
-    sweep()  # nothing pending any more: nothing moves
-    assert balance(user.id) == Decimal("1000.00") - PRICE_RUB
+    assert balance(user.id) == Decimal("1000.00")  # the customer's money stays back; staff decide on the sale
+    listed = {o["order_id"]: o for o in client.get("/api/external-proxy/orders").json["orders"]}
+    assert listed[orders[product.id].id]["credentials"]["password"] is None
+    sweep()  # nothing more to find: nothing moves
+    assert balance(user.id) == Decimal("1000.00")
     assert_ledger_balanced()
 
 
@@ -243,7 +244,7 @@ def test_an_idempotency_key_returns_the_same_order_and_charges_once(app, client,
         answers = list(pool.map(buy, range(5)))
     done = [a for a in answers if a.status_code == 200]
     assert done and {a.json()["order_id"] for a in done} == {done[0].json()["order_id"]}
-    assert all(a.status_code in (200, 502) for a in answers)  # 502: "still being confirmed", never charged again
+    assert [a.status_code for a in answers] == [200] * 5  # a repeat in flight waits for the first
     assert balance(user.id) == Decimal("1000.00") - 2 * PRICE_RUB
     assert len(upstream.purchases()) == 2
     assert client.post(PURCHASE, json={"product_id": products[2].id}, headers={"Idempotency-Key": "x" * 201}).status_code == 400

@@ -5,6 +5,16 @@ MAX_ID = 2 ** 31 - 1
 STAFF = [{"staffToken": []}]
 NUMBER, INT, BOOL = {"type": "number"}, {"type": "integer"}, {"type": "boolean"}
 NULLABLE_STR = {"type": "string", "nullable": True}
+ORDER_REQUIRED = ["order_id", "proxy_id", "credentials", "price", "price_rub", "expires_at", "refundable"]
+ORDER = {  # credentials are null unless the order is active (or its refund is under way)
+    "order_id": INT, "proxy_id": INT, "product_id": INT,
+    "credentials": s._obj(["ip", "port", "login", "password", "country", "ISP"], {
+        "ip": NULLABLE_STR, "port": {"type": "integer", "nullable": True}, "login": NULLABLE_STR,
+        "password": NULLABLE_STR, "country": NULLABLE_STR, "ISP": NULLABLE_STR}),
+    "price": NUMBER, "price_rub": NUMBER, "expires_at": NULLABLE_STR, "refundable": BOOL,
+    "state": {"type": "string", "enum": ["pending", "active", "refunding", "refunded", "failed", "flagged"]},
+    "purchased_at": NULLABLE_STR, "refunded_at": NULLABLE_STR,
+    "refund_amount": {"type": "number", "nullable": True}}
 
 
 def paths() -> dict:
@@ -32,6 +42,9 @@ def paths() -> dict:
                             "schema": {"type": "string", "maxLength": 200, "pattern": "^[!-~]+$"}}],
             "requestBody": s._body(s._obj(["product_id"], {"product_id": s._int(1, MAX_ID)}, closed=False)),
             "responses": {"200": s._json(s._ref("ProxyOrder"), "Bought: the credentials"),
+                          "202": s._json(s._ref("ProxyOrderPending"),
+                                         "Paid, but the upstream's outcome cannot be read yet: the order is "
+                                         "pending (no credentials) until the sweep settles it; /orders shows it"),
                           **s._errors(error, {400: "product_id required / bad Idempotency-Key", 401: "unlogin",
                                               402: "small balance", 403: "account blocked",
                                               404: "product not found", 409: "proxy is no longer on sale",
@@ -96,13 +109,7 @@ def schemas() -> dict:
                     "type": {"type": "string", "enum": ["residential", "mobile", "hosting"]},
                     "price": NUMBER, "price_rub": NUMBER, "status": {"type": "integer", "enum": [0, 1], "description": "the upstream's: 1 online"}})},
             "total": INT, "page": INT, "page_size": {"type": "integer", "minimum": 1, "maximum": 100}}),
-        "ProxyOrder": s._obj(["order_id", "proxy_id", "credentials", "price", "price_rub", "expires_at", "refundable"], {
-            "order_id": INT, "proxy_id": INT, "product_id": INT,
-            "credentials": s._obj(["ip", "port", "login", "password", "country", "ISP"], {
-                "ip": NULLABLE_STR, "port": {"type": "integer", "nullable": True}, "login": NULLABLE_STR,
-                "password": NULLABLE_STR, "country": NULLABLE_STR, "ISP": NULLABLE_STR}),
-            "price": NUMBER, "price_rub": NUMBER, "expires_at": NULLABLE_STR, "refundable": BOOL,
-            "state": {"type": "string", "enum": ["pending", "active", "refunding", "refunded", "failed", "flagged"]},
-            "purchased_at": NULLABLE_STR, "refunded_at": NULLABLE_STR,
-            "refund_amount": {"type": "number", "nullable": True}}),
+        "ProxyOrder": s._obj(ORDER_REQUIRED, ORDER),
+        "ProxyOrderPending": s._obj(["status", "message", *ORDER_REQUIRED], {
+            "status": {"type": "string", "enum": ["pending"]}, "message": s.STRING, **ORDER}),
     }

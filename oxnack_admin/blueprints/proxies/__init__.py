@@ -36,8 +36,7 @@ def purchase():
     customer = require_customer("unlogin")
     product_id = bodies.positive_id(json_object(), "product_id")
     key = bodies.idempotency_key(request.headers.get("Idempotency-Key"))
-    order = purchases.purchase(customer.id, product_id, key)
-    return catalogue.order_view(order)
+    return catalogue.purchase_answer(purchases.purchase(customer.id, product_id, key))
 
 
 @bp.get(PREFIX + "/orders")

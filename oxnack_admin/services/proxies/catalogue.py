@@ -2,6 +2,7 @@
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProxyInventory, ProxyOrder
@@ -18,6 +19,12 @@ KINDS = {"residential": (ProxyInventory.mobile.is_(False), ProxyInventory.hostin
          "mobile": (ProxyInventory.mobile.is_(True),),
          "hosting": (ProxyInventory.hosting.is_(True), ProxyInventory.mobile.is_(False))}
 TYPES = tuple(KINDS)
+# The proxy is the customer's only in these states; once the money is back (or staff must
+# decide, or it is not bought yet) the credentials are not shown.
+WITH_CREDENTIALS = (ProxyOrderState.ACTIVE, ProxyOrderState.REFUNDING)
+NO_CREDENTIALS = {"ip": None, "port": None, "login": None, "password": None}
+PENDING_MESSAGE = ("the upstream has not confirmed the purchase yet; the order settles within minutes "
+                   "(see /api/external-proxy/orders): the proxy, or the money back")
 
 
 def on_sale(country_code: str | None = None, city: str | None = None, kind: str | None = None, page: int = 0,
@@ -42,19 +49,26 @@ def on_sale(country_code: str | None = None, city: str | None = None, kind: str 
 
 
 def order_view(order: ProxyOrder, now: datetime | None = None) -> dict:
-    """The purchase answer, and one entry of the orders list (credentials for their owner only)."""
+    """The purchase answer, and one entry of the orders list (credentials for their owner, while the proxy is theirs)."""
     proxy = order.proxy
+    secrets = {"ip": order.server_ip, "port": order.server_port, "login": order.login, "password": order.password}
     return {
         "order_id": order.id, "proxy_id": order.upstream_proxy_id, "product_id": order.inventory_id,
-        "credentials": {"ip": order.server_ip, "port": order.server_port, "login": order.login,
-                        "password": order.password, "country": proxy.country if proxy else None,
-                        "ISP": proxy.isp if proxy else None},
+        "credentials": {**(secrets if order.state in WITH_CREDENTIALS else NO_CREDENTIALS),
+                        "country": proxy.country if proxy else None, "ISP": proxy.isp if proxy else None},
         "price": as_json_number(order.price_usd), "price_rub": as_json_number(order.price_rub),
         "expires_at": iso(order.expires_at), "refundable": refundable_now(order, now),
         "state": order.state, "purchased_at": iso(order.created_at),
         "refunded_at": iso(order.refunded_at) if order.state == ProxyOrderState.REFUNDED else None,
         "refund_amount": as_json_number(order.refund_amount) if order.state == ProxyOrderState.REFUNDED else None,
     }
+
+
+def purchase_answer(order: ProxyOrder) -> tuple[dict, int]:
+    """(body, status) of a purchase: 200 with the order, or 202 `pending` while its outcome is unknown."""
+    if order.state in (ProxyOrderState.PENDING, ProxyOrderState.FLAGGED):
+        return {"status": "pending", "message": PENDING_MESSAGE, **order_view(order)}, 202
+    return order_view(order), 200
 
 
 def refundable_now(order: ProxyOrder, now: datetime | None = None) -> bool:
@@ -65,4 +79,5 @@ def refundable_now(order: ProxyOrder, now: datetime | None = None) -> bool:
 def orders_of(user_id: int) -> list[ProxyOrder]:
     """The customer's orders that reached the upstream or are on their way, newest first."""
     return list(db.session.scalars(select(ProxyOrder).where(ProxyOrder.user_id == user_id)
+                                   .options(joinedload(ProxyOrder.proxy))  # one query, not one per order
                                    .order_by(ProxyOrder.id.desc()).limit(500)))

@@ -11,28 +11,33 @@
    - 403 (our balance at the upstream): back on sale, the proxy is fine;
    - 404 (gone): off sale;
    - 503 (the proxy's server failed): off sale until a sync lists it online again;
-   - no answer after the request went out: the bought list decides (settle.py).
+   - no usable answer after the request went out (a 5xx, a timeout, a reset): the bought list
+     decides before the customer hears back (outcome.py): listed, the order is active; not
+     listed, the money is back. Only if the list cannot be read either does the customer get
+     the order `pending` (202), which the sweep settles.
 A process that dies between 1 and 3 leaves a `pending` order that the sweep settles from the
 upstream's bought list, so money is never kept without a proxy nor a proxy given without money.
+A repeat of an Idempotency-Key whose purchase is in flight waits (bounded) for its outcome.
 """
 import logging
-from datetime import datetime, timezone
+import time
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from oxnack_admin.clients.socks_upstream import (ProxyGone, ProxyServerFailed, Purchase, UnreadablePurchase,
+from oxnack_admin.clients.socks_upstream import (ProxyGone, ProxyServerFailed, UnreadablePurchase,
                                                  UpstreamBalanceTooLow, UpstreamError, UpstreamUnavailable)
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProxyInventory, ProxyOrder, User
 from oxnack_admin.models.enums import ProxyOrderState, TransactionType
 from oxnack_admin.services.money import ledger
 from . import upstream
+from .outcome import BACK_ON_SALE, GONE, OFF_SALE, activate, fail, settle_order
 
 log = logging.getLogger(__name__)
 MAX_KEY_LENGTH = 200
-
-BACK_ON_SALE, OFF_SALE, GONE = "back on sale", "off sale", "gone"
+REPEAT_POLL_SECONDS = 0.1  # how often a repeated key looks whether the purchase in flight has settled
 
 
 class PurchaseError(Exception):
@@ -62,21 +67,22 @@ class AccountBlocked(PurchaseError):
 
 
 class UpstreamFailed(PurchaseError):
-    """The upstream refused or failed; the money is back (or, if its answer was lost, soon settled)."""
+    """The upstream refused or failed; the money is back."""
 
     status = 502
 
 
 def purchase(user_id: int, product_id: int, idempotency_key: str | None = None) -> ProxyOrder:
-    """Sell inventory row `product_id` to the customer; returns the active order or raises PurchaseError.
+    """Sell inventory row `product_id` to the customer; returns the order (active, or pending while the
+    upstream's outcome cannot be read) or raises PurchaseError.
 
     With an `idempotency_key` used before by this customer, nothing is charged: that order's
-    outcome is answered again.
+    outcome is answered again, once a purchase in flight has settled.
     """
     if idempotency_key is not None:
         existing = order_by_key(user_id, idempotency_key)
         if existing is not None:
-            return replay(existing)
+            return repeat(existing)
     user = db.session.get(User, user_id)
     if user is None or user.is_blocked:
         raise AccountBlocked("account blocked")
@@ -87,7 +93,7 @@ def purchase(user_id: int, product_id: int, idempotency_key: str | None = None) 
         # A repeat of a key whose first request sold this proxy a moment ago gets that order.
         existing = order_by_key(user_id, idempotency_key) if idempotency_key is not None else None
         if existing is not None:
-            return replay(existing)
+            return repeat(existing)
         raise NotOnSale("proxy is no longer on sale")
     try:
         client = upstream.client()
@@ -96,7 +102,7 @@ def purchase(user_id: int, product_id: int, idempotency_key: str | None = None) 
     db.session.rollback()  # end the read transaction: the reservation starts fresh
     order, created = reserve(user_id, product_id, idempotency_key)
     if not created:  # a concurrent repeat of the same key won: never buy twice
-        return replay(order)
+        return repeat(order)
     return buy_reserved(order.id, client)
 
 
@@ -140,7 +146,7 @@ def reserve(user_id: int, product_id: int, idempotency_key: str | None) -> tuple
 
 
 def buy_reserved(order_id: int, client) -> ProxyOrder:
-    """Steps 2 and 3: buy upstream and settle the pending order by the answer; raises UpstreamFailed if not bought."""
+    """Steps 2 and 3: buy upstream and settle the order by the answer; raises UpstreamFailed if not bought."""
     order = db.session.get(ProxyOrder, order_id)
     proxy_id = order.upstream_proxy_id
     db.session.rollback()  # hold no transaction (and no connection) while the upstream answers
@@ -148,75 +154,41 @@ def buy_reserved(order_id: int, client) -> ProxyOrder:
         bought = client.buy(proxy_id)
     except UpstreamBalanceTooLow:
         log.error("proxy upstream refused a buy: our balance there is too low")
-        return replay(fail(order_id, "the upstream could not sell it right now", BACK_ON_SALE))
+        return answer(fail(order_id, "the upstream could not sell it right now", BACK_ON_SALE))
     except ProxyGone:
-        return replay(fail(order_id, "the proxy is gone at the upstream", GONE))
+        return answer(fail(order_id, "the proxy is gone at the upstream", GONE))
     except ProxyServerFailed:
-        return replay(fail(order_id, "the proxy's server failed", OFF_SALE))
+        return answer(fail(order_id, "the proxy's server failed", OFF_SALE))
     except (UpstreamUnavailable, UnreadablePurchase) as exc:
         if isinstance(exc, UpstreamUnavailable) and not exc.sent:
-            return replay(fail(order_id, "the upstream is unavailable", BACK_ON_SALE))
-        from . import settle  # the answer was lost: what the upstream says it sold decides
-
-        return replay(settle.settle_order(order_id, client, refund_if_missing=False))
+            return answer(fail(order_id, "the upstream is unavailable", BACK_ON_SALE))
+        log.warning("proxy order %s: the buy's answer was lost (%s); the bought list decides", order_id, exc.message)
+        return answer(settle_order(order_id, client))
     except UpstreamError as exc:
         log.error("proxy upstream refused a buy: %s", exc.message)
-        return replay(fail(order_id, "the upstream refused the purchase", BACK_ON_SALE))
-    return replay(activate(order_id, bought))
-
-
-def activate(order_id: int, bought: Purchase) -> ProxyOrder:
-    """Give the pending order its credentials; commits. A settled order keeps its outcome and is flagged."""
-    order = locked_order(order_id)
-    order.upstream_credentials_id = bought.credentials_id
-    order.proxy_ip, order.server_ip, order.server_port = bought.proxy_ip, bought.server_ip, bought.server_port
-    order.login, order.password = bought.username, bought.password
-    order.upstream_price, order.refundable, order.expires_at = bought.price, bought.refundable, bought.expires_at
-    order.bought_at = datetime.now(timezone.utc)
-    if order.state == ProxyOrderState.PENDING:
-        order.state = ProxyOrderState.ACTIVE
-    else:  # refunded by the sweep meanwhile, yet bought: staff decide (refund upstream or resell)
-        order.state, order.error = ProxyOrderState.FLAGGED, "bought at the upstream after the money went back"
-        log.error("proxy order %s was bought after it was settled; flagged for staff", order_id)
-    db.session.commit()
-    return order
-
-
-def fail(order_id: int, reason: str, inventory: str) -> ProxyOrder:
-    """Give the money back once (a `refund` row) and put the proxy back or off sale; commits.
-
-    A no-op on an order that is no longer pending: someone settled it first.
-    """
-    order = locked_order(order_id)
-    if order.state != ProxyOrderState.PENDING:
-        db.session.commit()
-        return order
-    credit = ledger.move_money(order.user_id, order.price_rub, TransactionType.REFUND,
-                               f"proxy order {order.id}: not bought ({reason})",
-                               idempotency_key=f"proxy-order:{order.id}:not-bought")
-    order.state, order.error = ProxyOrderState.FAILED, reason
-    order.refund_amount, order.refunded_at = order.price_rub, datetime.now(timezone.utc)
-    order.refund_transaction_id = credit.id if credit is not None else None
-    row = db.session.scalar(select(ProxyInventory).where(ProxyInventory.id == order.inventory_id).with_for_update())
-    row.sold = False
-    row.on_sale = inventory == BACK_ON_SALE and row.status == 1
-    row.off_sale_reason = None if row.on_sale else reason
-    db.session.commit()
-    log.info("proxy order %s failed (%s); money back, proxy %s", order.id, reason, inventory)
-    return order
+        return answer(fail(order_id, "the upstream refused the purchase", BACK_ON_SALE))
+    return answer(activate(order_id, bought))
 
 
 def order_by_key(user_id: int, key: str) -> ProxyOrder | None:
     return db.session.scalar(select(ProxyOrder).where(ProxyOrder.user_id == user_id, ProxyOrder.idempotency_key == key))
 
 
-def replay(order: ProxyOrder) -> ProxyOrder:
-    """The answer this order's purchase gets (first time or repeated): the order, or its refusal."""
+def answer(order: ProxyOrder) -> ProxyOrder:
+    """What this order's purchase answers: the order (active, pending or flagged), or its refusal if the money is back."""
     if order.state == ProxyOrderState.FAILED:
         raise UpstreamFailed(failure_message(order), order)
-    if order.state in (ProxyOrderState.PENDING, ProxyOrderState.FLAGGED):
-        raise UpstreamFailed("the purchase is still being confirmed with the upstream; repeat to see the outcome", order)
     return order
+
+
+def repeat(order: ProxyOrder) -> ProxyOrder:
+    """A repeated key's answer: its order once the purchase in flight settles, waiting at most SOCKS_API_TIMEOUT."""
+    order_id, deadline = order.id, time.monotonic() + float(current_app.config["SOCKS_API_TIMEOUT"])
+    while order.state == ProxyOrderState.PENDING and time.monotonic() < deadline:
+        db.session.rollback()  # hold no connection while waiting; each look sees the latest commit
+        time.sleep(REPEAT_POLL_SECONDS)
+        order = db.session.get(ProxyOrder, order_id, populate_existing=True)
+    return answer(order)
 
 
 def failure_message(order: ProxyOrder) -> str:
@@ -230,8 +202,3 @@ def _existing(user_id: int, key: str | None) -> ProxyOrder:
     if order is None:
         raise NotOnSale("proxy is no longer on sale")
     return order
-
-
-def locked_order(order_id: int) -> ProxyOrder:
-    return db.session.scalar(select(ProxyOrder).where(ProxyOrder.id == order_id).with_for_update()
-                             .execution_options(populate_existing=True))

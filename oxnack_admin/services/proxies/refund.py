@@ -19,7 +19,7 @@ from oxnack_admin.models import ProxyInventory, ProxyOrder
 from oxnack_admin.models.enums import ProxyOrderState, TransactionType
 from oxnack_admin.services.money import ledger
 from . import upstream
-from .purchase import locked_order as _locked
+from .outcome import locked_order as _locked
 
 log = logging.getLogger(__name__)
 
