@@ -158,4 +158,5 @@ SOCKS_SETTLE_AFTER_MINUTES = 10  # a purchase still pending this long is settled
 # --- Console ----------------------------------------------------------------------
 UPLOAD_FOLDER = "instance/uploads"  # market images are stored here and served under /media
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # largest market image upload
+SIMULATED_SYSTEMS = []  # set by `make run`: the remote systems it stands in for (hypervisor, platega, socks_upstream); the banner names them
 MEDIA_URL_BASE = ""  # public base of /media links stored in image_link (e.g. https://api.oxnack.example); empty: the console's host

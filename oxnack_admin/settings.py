@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 
-from flask import Flask
+from flask import Config, Flask
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS_FILE = PROJECT_ROOT / "config.example.py"
@@ -119,8 +119,7 @@ def load_config(app: Flask, overrides: dict | None = None) -> None:
     """Defaults, then instance/config.py (or OXNACK_CONFIG), then environment, then overrides."""
     app.config.from_pyfile(str(DEFAULTS_FILE))
     defaults = {key: value for key, value in app.config.items() if key in _defaults_keys()}
-    instance_file = os.environ.get("OXNACK_CONFIG") or os.path.join(app.instance_path, "config.py")
-    app.config.from_pyfile(instance_file, silent=True)
+    app.config.from_pyfile(instance_file(app), silent=True)
     app.config.update(environment_overrides(defaults, os.environ))
     if overrides:
         app.config.update(overrides)
@@ -128,6 +127,20 @@ def load_config(app: Flask, overrides: dict | None = None) -> None:
     app.config["SESSION_COOKIE_SECURE"] = app.config["COOKIE_SECURE"]
     app.config.setdefault("RATELIMIT_STORAGE_URI", _limiter_storage(app.config["REDIS_URL"]))
     check_production_safety(app.config)
+
+
+def instance_file(app: Flask) -> str:
+    """The instance config file: OXNACK_CONFIG, else instance/config.py."""
+    return os.environ.get("OXNACK_CONFIG") or os.path.join(app.instance_path, "config.py")
+
+
+def given_settings(app: Flask) -> dict:
+    """The settings the instance config file or the environment give, with the values in force (defaults left out)."""
+    from_file = Config(app.root_path)
+    from_file.from_pyfile(instance_file(app), silent=True)
+    from_environment = {key for key in _defaults_keys() if f"OXNACK_{key}" in os.environ}
+    from_environment |= {key for variable, key in ALIASES.items() if variable in os.environ}
+    return {key: app.config[key] for key in set(from_file) | from_environment if key in app.config}
 
 
 def psycopg2_url(url: str) -> str:

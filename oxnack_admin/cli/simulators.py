@@ -43,33 +43,14 @@ class StartedSimulators:
     @property
     def config(self) -> dict:
         """App config keys pointing the real clients at the simulators."""
-        return {
-            "HYPERVISOR": "simulator",
-            "PROXMOX_URL": self.proxmox.url, "PROXMOX_NODE": self.proxmox.node,
-            "PROXMOX_USER": self.proxmox.user, "PROXMOX_TOKEN": self.proxmox.token, "PROXMOX_PASSWORD": "",
-            "PROXMOX_VERIFY_TLS": False,
-            "PFSENSE_URL": self.pfsense.url, "PFSENSE_API_KEY": self.pfsense.api_key, "PFSENSE_VERIFY_TLS": False,
-            **({"PAYMENT_GATEWAY": "simulator", "PLATEGA_URL": self.platega.url,
-                "PLATEGA_MERCHANT_ID": self.platega.merchant_id, "PLATEGA_SECRET": self.platega.secret}
-               if self.platega else {}),
-            **({"SOCKS_API_URL": self.socks.api_url, "SOCKS_API_TOKEN": self.socks.token} if self.socks else {}),
-        }
+        return {**hypervisor_settings(self.proxmox, self.pfsense),
+                **(platega_settings(self.platega) if self.platega else {}),
+                **(socks_settings(self.socks) if self.socks else {})}
 
     @property
     def environment(self) -> dict:
         """The same as environment variables, for worker and web processes started next."""
-        return {
-            "OXNACK_HYPERVISOR": "simulator",
-            "OXNACK_PROXMOX_URL": self.proxmox.url, "OXNACK_PROXMOX_NODE": self.proxmox.node,
-            "OXNACK_PROXMOX_USER": self.proxmox.user, "OXNACK_PROXMOX_TOKEN": self.proxmox.token,
-            "OXNACK_PROXMOX_PASSWORD": "", "OXNACK_PROXMOX_VERIFY_TLS": "0",
-            "OXNACK_PFSENSE_URL": self.pfsense.url, "OXNACK_PFSENSE_API_KEY": self.pfsense.api_key,
-            **({"OXNACK_PAYMENT_GATEWAY": "simulator", "OXNACK_PLATEGA_URL": self.platega.url,
-                "OXNACK_PLATEGA_MERCHANT_ID": self.platega.merchant_id, "OXNACK_PLATEGA_SECRET": self.platega.secret}
-               if self.platega else {}),
-            **({"OXNACK_SOCKS_API_URL": self.socks.api_url, "OXNACK_SOCKS_API_TOKEN": self.socks.token}
-               if self.socks else {}),
-        }
+        return as_environment(self.config)
 
     def stop(self) -> None:
         for server in self.servers:
@@ -86,6 +67,25 @@ def start_simulators(app_config, pool_vms: Iterable[Server] | None = None, *, pr
 
     Without `pool_vms` the servers table is read, so call it inside an app context.
     """
+    proxmox, pfsense = start_hypervisor(app_config, pool_vms, host=host, proxmox_port=proxmox_port,
+                                        pfsense_port=pfsense_port)
+    platega = socks = None
+    try:
+        if platega_callback_url:
+            platega = PlategaSimulator(callback_url=platega_callback_url, host=host, port=platega_port).start()
+        if socks_port is not None:
+            socks = start_socks_upstream(host, socks_port)
+    except Exception:
+        for server in (proxmox, pfsense, platega):
+            if server is not None:
+                server.stop()
+        raise
+    return StartedSimulators(proxmox, pfsense, platega, socks)
+
+
+def start_hypervisor(app_config, pool_vms: Iterable[Server] | None = None, *, host: str = "127.0.0.1",
+                     proxmox_port: int = 0, pfsense_port: int = 0) -> tuple[ProxmoxSimulator, PfSenseSimulator]:
+    """Proxmox (pool VMs and OS templates registered; without `pool_vms`, read from the database) and pfSense."""
     proxmox = ProxmoxSimulator(node=app_config.get("PROXMOX_NODE") or "pve", host=host, port=proxmox_port,
                                task_polls_before_done=1, task_seconds_before_done=DEMO_TASK_SECONDS)
     pfsense = PfSenseSimulator(host=host, port=pfsense_port)
@@ -98,22 +98,42 @@ def start_simulators(app_config, pool_vms: Iterable[Server] | None = None, *, pr
         if not proxmox.has_vm(template_vmid):  # wipes re-create pool VMs as clones of these
             proxmox.add_template(template_vmid, disk_gb=int(app_config.get("MIN_HDD", 15)))
     proxmox.start()
-    platega = (PlategaSimulator(callback_url=platega_callback_url, host=host, port=platega_port)
-               if platega_callback_url else None)
-    socks = None
     try:
         pfsense.start()
-        if platega:
-            platega.start()
-        if socks_port is not None:
-            socks = SocksUpstreamSimulator(host=host, port=socks_port)
-            socks.seed(DEMO_PROXIES)
-            socks.start().start_churn()
     except Exception:
         proxmox.stop()
-        pfsense.stop()
         raise
-    return StartedSimulators(proxmox, pfsense, platega, socks)
+    return proxmox, pfsense
+
+
+def start_socks_upstream(host: str = "127.0.0.1", port: int = 0) -> SocksUpstreamSimulator:
+    """A proxy upstream selling DEMO_PROXIES proxies, a few of them going offline and back."""
+    socks = SocksUpstreamSimulator(host=host, port=port)
+    socks.seed(DEMO_PROXIES)
+    socks.start().start_churn()
+    return socks
+
+
+def hypervisor_settings(proxmox: ProxmoxSimulator, pfsense: PfSenseSimulator) -> dict:
+    return {"HYPERVISOR": "simulator",
+            "PROXMOX_URL": proxmox.url, "PROXMOX_NODE": proxmox.node, "PROXMOX_USER": proxmox.user,
+            "PROXMOX_TOKEN": proxmox.token, "PROXMOX_PASSWORD": "", "PROXMOX_VERIFY_TLS": False,
+            "PFSENSE_URL": pfsense.url, "PFSENSE_API_KEY": pfsense.api_key, "PFSENSE_VERIFY_TLS": False}
+
+
+def platega_settings(platega: PlategaSimulator) -> dict:
+    return {"PAYMENT_GATEWAY": "simulator", "PLATEGA_URL": platega.url,
+            "PLATEGA_MERCHANT_ID": platega.merchant_id, "PLATEGA_SECRET": platega.secret}
+
+
+def socks_settings(socks: SocksUpstreamSimulator) -> dict:
+    return {"SOCKS_API_URL": socks.api_url, "SOCKS_API_TOKEN": socks.token}
+
+
+def as_environment(settings: dict) -> dict:
+    """Settings as the OXNACK_<NAME> variables settings.py reads back (booleans as 0/1)."""
+    return {f"OXNACK_{key}": ("1" if value else "0") if isinstance(value, bool) else str(value)
+            for key, value in settings.items()}
 
 
 def register_vm(proxmox: ProxmoxSimulator, server: Server, app_config) -> None:

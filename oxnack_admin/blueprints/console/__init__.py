@@ -4,6 +4,7 @@ from flask_wtf.csrf import CSRFError
 
 from ...extensions import login_manager
 from ...models.enums import StaffRole
+from ...simulator.systems import simulated_in
 from .access import can, configure_login
 from .rendering import action_refused, wants_fragment
 
@@ -36,8 +37,7 @@ def _console_context() -> dict:
     section = _section(request.endpoint or "")
     navigation = [(label, endpoint, _section(endpoint) == section) for label, endpoint, role in NAVIGATION if can(role)]
     return {"navigation": navigation, "can": can, "Role": StaffRole,
-            "simulator_mode": current_app.config.get("HYPERVISOR") == "simulator",
-            "gateway_simulated": current_app.config.get("PAYMENT_GATEWAY") == "simulator"}
+            "simulated_systems": simulated_in(current_app.config)}
 
 
 def _section(endpoint: str) -> str:

@@ -1,0 +1,152 @@
+"""`make run` simulates only what is not configured: scripts/devstack.py started as an operator starts it."""
+import os
+import re
+
+import pytest
+import redis
+import requests
+
+from oxnack_admin import create_app
+from oxnack_admin.cli.make_run import (
+    given_non_empty,
+    simulate_unconfigured,
+    unconfigured,
+)
+from oxnack_admin.settings import ConfigurationError
+from oxnack_admin.simulator.platega import PlategaSimulator
+from oxnack_admin.simulator.socks_upstream import SocksUpstreamSimulator
+from tests.support.make_run import make_run, wait_until
+from tests.support.servers import fresh_database
+
+DEMO_CUSTOMER = {"mail": "demo@oxnack.local", "passwd": "DemoPass1"}
+BANNERS = {"hypervisor": "Proxmox and pfSense are loopback stand-ins",
+           "platega": "The payment gateway is a simulated Platega",
+           "socks_upstream": "The proxy upstream is simulated"}
+
+
+@pytest.fixture(scope="module")
+def make_run_database(postgres_url):
+    """One database for this module's runs: the second run migrates and seeds it again, as a restart does."""
+    with fresh_database(postgres_url) as url:
+        yield url
+
+
+@pytest.fixture
+def make_run_redis(redis_url):
+    yield redis_url
+    redis.Redis.from_url(redis_url).flushdb()  # make run's queues and schedules stay out of the next test
+
+
+@pytest.fixture
+def gateway():
+    with PlategaSimulator(merchant_id="operators-merchant", secret="operators-secret") as fake:
+        yield fake
+
+
+@pytest.fixture
+def upstream():
+    fake = SocksUpstreamSimulator(token="operators-socks-token")
+    fake.seed(5)
+    with fake:
+        yield fake
+
+
+def signed_in(running) -> requests.Session:
+    session = requests.Session()
+    answer = session.post(f"{running.url}/login", json=DEMO_CUSTOMER, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return session
+
+
+def banner(running) -> str:
+    page = requests.get(f"{running.url}/console/login", timeout=10).text
+    found = re.search(r'<div class="simulator-banner"[^>]*>(.*?)</div>', page, re.DOTALL)
+    return found.group(1) if found else ""
+
+
+def test_configured_gateway_and_upstream_are_used_and_only_the_hypervisor_is_simulated(
+        tmp_path, make_run_database, make_run_redis, gateway, upstream):
+    with make_run(tmp_path, make_run_database, make_run_redis,
+                  OXNACK_PLATEGA_URL=gateway.url, OXNACK_PLATEGA_MERCHANT_ID="operators-merchant",
+                  OXNACK_PLATEGA_SECRET="operators-secret",
+                  OXNACK_SOCKS_API_URL=upstream.api_url, OXNACK_SOCKS_API_TOKEN="operators-socks-token") as running:
+        assert running.logged("simulated systems:") == "Proxmox and pfSense"
+        assert "Platega" in running.logged("configured systems, used as given:")
+        assert "Oxnack Admin is up (simulated: Proxmox and pfSense;" in running.log()
+        shown = banner(running)
+        assert BANNERS["hypervisor"] in shown
+        assert BANNERS["platega"] not in shown and BANNERS["socks_upstream"] not in shown
+
+        customer = signed_in(running)
+        topup = customer.post(f"{running.url}/create_invoice", json={"amount": 500}, timeout=30)
+        assert topup.status_code == 201, topup.text
+        created = [call for call in gateway.requests if call["path"] == "/transaction/process"]
+        assert len(created) == 1 and created[0]["headers"]["X-MerchantId"] == "operators-merchant"
+        assert gateway.transaction(topup.json()["transaction_id"])["paymentDetails"]["amount"] == 500
+
+        # The scheduler's first inventory sync reads the operator's upstream; its proxies go on sale.
+        on_sale = wait_until(
+            lambda: customer.get(f"{running.url}/api/external-proxy/list", timeout=10).json()["proxies"],
+            None, running, "the proxies of the configured upstream to be on sale")
+        assert all(upstream.proxy(int(proxy["proxy_id"])) for proxy in on_sale)
+        bought = customer.post(f"{running.url}/api/external-proxy/purchase",
+                               json={"product_id": on_sale[0]["product_id"]}, timeout=30)
+        assert bought.status_code == 200, bought.text
+        wait_until(upstream.purchases, None, running, "the purchase at the configured upstream")
+        assert upstream.calls_to("GET", r"/proxy/buy$")
+
+
+def test_with_nothing_configured_every_remote_system_is_simulated_and_named(
+        tmp_path, make_run_database, make_run_redis):
+    with make_run(tmp_path, make_run_database, make_run_redis) as running:
+        assert running.logged("simulated systems:") == "Proxmox and pfSense, Platega, the proxy upstream"
+        assert "configured systems" not in running.log()
+        shown = banner(running)
+        assert all(sentence in shown for sentence in BANNERS.values()), shown
+
+        simulated_platega = re.search(r"simulated Platega at (http://\S+):", running.log()).group(1)
+        topup = signed_in(running).post(f"{running.url}/create_invoice", json={"amount": 500}, timeout=30)
+        assert topup.status_code == 201, topup.text
+        assert topup.json()["redirect"].startswith(simulated_platega)
+
+
+def operator_app(monkeypatch, tmp_path, instance: str = "", **environment: str):
+    """An app configured as an operator configures one: an instance config file, then OXNACK_* variables."""
+    for name in [name for name in os.environ if name.startswith("OXNACK_")]:
+        monkeypatch.delenv(name)
+    config = tmp_path / "config.py"
+    config.write_text('OXNACK_ENV = "development"\n' + instance)
+    monkeypatch.setenv("OXNACK_CONFIG", str(config))
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    return create_app()
+
+
+def simulated_keys(app) -> list[str]:
+    return [system.key for system in unconfigured(given_non_empty(app))]
+
+
+def test_a_system_named_in_the_instance_config_file_is_configured_as_one_named_in_the_environment(
+        monkeypatch, tmp_path):
+    app = operator_app(monkeypatch, tmp_path, 'PLATEGA_URL = "https://pay.example"\nHYPERVISOR = "simulator"\n',
+                       OXNACK_SOCKS_API_URL="https://proxies.example/api/v1/authorized")
+    assert simulated_keys(app) == ["hypervisor"]
+
+
+def test_the_environment_names_the_real_hypervisor_over_the_files_simulator(monkeypatch, tmp_path):
+    app = operator_app(monkeypatch, tmp_path, 'HYPERVISOR = "simulator"\n', OXNACK_HYPERVISOR="proxmox")
+    assert simulated_keys(app) == ["platega", "socks_upstream"]
+
+
+def test_a_default_or_an_empty_value_configures_nothing(monkeypatch, tmp_path):
+    app = operator_app(monkeypatch, tmp_path, OXNACK_PLATEGA_URL="", OXNACK_SOCKS_API_URL="")
+    assert app.config["PLATEGA_URL"] == "" and simulated_keys(app) == ["hypervisor", "platega", "socks_upstream"]
+
+
+def test_a_stand_in_never_replaces_a_configured_value(monkeypatch, tmp_path):
+    app = operator_app(monkeypatch, tmp_path, OXNACK_HYPERVISOR="proxmox", OXNACK_PLATEGA_SECRET="operators-secret")
+    with app.app_context(), pytest.raises(ConfigurationError) as refused:
+        simulate_unconfigured(app, site_url="http://127.0.0.1:9")
+    message = str(refused.value)
+    assert "Platega" in message and "PLATEGA_SECRET" in message and "OXNACK_PLATEGA_URL" in message
+    assert "operators-secret" not in message
