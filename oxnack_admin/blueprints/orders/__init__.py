@@ -10,9 +10,9 @@ from oxnack_admin.services.fleet import power
 from oxnack_admin.services.lifecycle import renewal
 from oxnack_admin.services.money import pricing, promocodes
 from oxnack_admin.services.money.ledger import as_json_number
-from ..classic import ClassicBlueprint, ClassicError, json_object, rate_limited, require_customer, \
+from ...web.classic import ClassicBlueprint, ClassicError, json_object, rate_limited, require_customer, \
     require_customer_record, signed_in_account, status_error
-from ..settings_answers import SettingsAnswer
+from ...web.settings_answers import SettingsAnswer
 from . import bodies
 
 bp = ClassicBlueprint("orders", __name__, shape=status_error)
