@@ -1,6 +1,6 @@
 """The dashboard: customers, servers, upcoming expiries, money over 30 days, queue health, recent staff actions."""
 from ...models.enums import StaffRole
-from oxnack_admin.blueprints.console import dashboard_view as dashboard
+from oxnack_admin.services.ops import dashboard
 from oxnack_admin.services.lifecycle import admin as lifecycle_admin
 from oxnack_admin.services.ops import queues_admin
 from . import bp
