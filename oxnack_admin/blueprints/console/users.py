@@ -1,9 +1,6 @@
 """Customers: search, the account page, and the staff actions on an account."""
 from flask import abort, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import StringField
-from wtforms.validators import DataRequired, Length, ValidationError
 
 from ...extensions import db
 from ...models import User
@@ -14,20 +11,10 @@ from oxnack_admin.services.accounts.admin import CustomerActionError
 from ...services.paging import ListParams
 from . import bp
 from .access import role_required
+from .forms import AdjustBalanceForm
 from .rendering import action_refused, action_result, render, with_toast
 
 DETAIL_PAGE, DETAIL_FRAGMENT = "console/users/show.html", "console/users/_detail.html"
-
-
-class AdjustBalanceForm(FlaskForm):
-    amount = StringField("Amount", validators=[DataRequired(), Length(max=20)])
-    reason = StringField("Reason", validators=[DataRequired(), Length(max=200)])
-
-    def validate_amount(self, field) -> None:
-        try:
-            self.parsed_amount = accounts_admin.parse_amount(field.data)
-        except CustomerActionError as error:
-            raise ValidationError(str(error)) from None
 
 
 @bp.get("/users")
