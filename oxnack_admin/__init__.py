@@ -29,7 +29,7 @@ def register_json(app: Flask) -> None:
 
 
 def register_hot_reads(app: Flask) -> None:
-    """The hottest classic reads answered before Flask's request cycle (blueprints/hot_reads.py)."""
+    """The hottest classic reads answered before Flask's request cycle (web/hot_reads.py)."""
     from .web.hot_reads import register_hot_reads as register
 
     register(app)
@@ -45,7 +45,7 @@ def register_proxy(app: Flask) -> None:
 
 
 def register_connection_close(app: Flask) -> None:
-    """An answer sent before the request body was read closes its connection (see http_connection)."""
+    """An answer sent before the request body was read closes its connection (see web/http_connection.py)."""
     from .web.http_connection import CloseUnreadBody
 
     app.wsgi_app = CloseUnreadBody(app.wsgi_app)

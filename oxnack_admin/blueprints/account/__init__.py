@@ -22,7 +22,7 @@ def get_balance():
     return balance_answer(require_customer("unlogin"))
 
 
-# The answers alone, for the views above and blueprints/hot_reads.py.
+# The answers alone, for the views above and web/hot_reads.py.
 def mail_answer(customer: sessions.Customer) -> dict:
     return {"status": "good", "message": "mail", "mail": customer.mail}
 

@@ -97,7 +97,7 @@ def user_services():
 
 
 def services_answer(customer: sessions.Customer, servers: list) -> dict:
-    """The answer alone, for the view above and blueprints/hot_reads.py."""
+    """The answer alone, for the view above and web/hot_reads.py."""
     services = customer_servers.services_view(customer, servers)
     if not services:
         raise ClassicError(404, "NOT")
