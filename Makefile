@@ -1,16 +1,20 @@
-# The two commands: `make run` (the whole product, embedded) and `make test`.
+# The two commands: `make run` (the whole product, embedded) and `make test` (lint, then the suite).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test test-deps bench soak chromium wrk clean-instance
+.PHONY: run test test-deps lint bench soak chromium wrk clean-instance
 
 run: $(VENV)/.runtime
 	$(PY) scripts/devstack.py
 
-test: test-deps
+test: test-deps lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# pyflakes, pycodestyle and bugbear as configured in pyproject.toml.
+lint: $(VENV)/.test
+	$(VENV)/bin/ruff check .
 
 test-deps: $(VENV)/.test chromium
 

@@ -1,5 +1,5 @@
 """gunicorn settings (gunicorn reads ./gunicorn.conf.py; `make run` and the README pass it with -c)."""
-from oxnack_admin.http_connection import remember_gunicorn_request
+from oxnack_admin.web.http_connection import remember_gunicorn_request
 
 
 def pre_request(worker, req):

@@ -140,7 +140,7 @@ def summary(runs: list[dict], references: list[dict]) -> dict:
     """Medians over rounds; the ratio is the median of each round's ratio to its own reference run."""
     return {"rps": median([run["rps"] for run in runs]), "p50": median([run["p50"] for run in runs]),
             "p95": median([run["p95"] for run in runs]), "p99": median([run["p99"] for run in runs]),
-            "ratio": median([run["rps"] / ref["rps"] for run, ref in zip(runs, references)]),
+            "ratio": median([run["rps"] / ref["rps"] for run, ref in zip(runs, references, strict=True)]),
             "errors": sum(run["errors"] + run["non2xx"] for run in runs)}
 
 

@@ -188,7 +188,7 @@ def compare_classic(options, small_port: int, large_port: int) -> None:
           f"{'p99 large':>9}  goal: within 10 %")
     for name, *_ in bench.ENDPOINTS:
         small, large = results[name, "small"], results[name, "large"]
-        ratio = median([lg["rps"] / sm["rps"] for sm, lg in zip(small, large)])
+        ratio = median([lg["rps"] / sm["rps"] for sm, lg in zip(small, large, strict=True)])
         print(f"{name:20} {median([r['rps'] for r in small]):>11.0f} {median([r['rps'] for r in large]):>11.0f} "
               f"{ratio:>10.2f}x {median([r['p99'] for r in small]):>9.1f} {median([r['p99'] for r in large]):>9.1f}"
               f"  {'met' if ratio >= 0.9 else 'MISSED'}")

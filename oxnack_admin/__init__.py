@@ -23,14 +23,14 @@ def create_app(config: dict | None = None) -> Flask:
 
 def register_json(app: Flask) -> None:
     if app.config["JSON_ENCODER"] == "orjson":
-        from .json_provider import OrjsonProvider
+        from .web.json_provider import OrjsonProvider
 
         app.json = OrjsonProvider(app)
 
 
 def register_hot_reads(app: Flask) -> None:
-    """The hottest classic reads answered before Flask's request cycle (blueprints/hot_reads.py)."""
-    from .blueprints.hot_reads import register_hot_reads as register
+    """The hottest classic reads answered before Flask's request cycle (web/hot_reads.py)."""
+    from .web.hot_reads import register_hot_reads as register
 
     register(app)
 
@@ -45,8 +45,8 @@ def register_proxy(app: Flask) -> None:
 
 
 def register_connection_close(app: Flask) -> None:
-    """An answer sent before the request body was read closes its connection (see http_connection)."""
-    from .http_connection import CloseUnreadBody
+    """An answer sent before the request body was read closes its connection (see web/http_connection.py)."""
+    from .web.http_connection import CloseUnreadBody
 
     app.wsgi_app = CloseUnreadBody(app.wsgi_app)
 
@@ -61,7 +61,7 @@ def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401  (every table known to SQLAlchemy and Alembic)
     from .extensions import autocommit, cors, csrf, db, htmx, limiter, login_manager, migrate, redis_client
 
-    from .console_session import ConsoleOnlySessionInterface
+    from .web.console_session import ConsoleOnlySessionInterface
 
     app.session_interface = ConsoleOnlySessionInterface()
     db.init_app(app)
@@ -79,7 +79,7 @@ def register_extensions(app: Flask) -> None:
 def trim_request_hooks(app: Flask) -> None:
     """The hot path pays only for what its routes use (README, "Performance")."""
     from .extensions import limiter, login_manager
-    from .request_hooks import limit_only_limited_routes, remember_cookie_on_console_only
+    from .web.request_hooks import limit_only_limited_routes, remember_cookie_on_console_only
 
     limit_only_limited_routes(app, limiter)
     remember_cookie_on_console_only(app, login_manager)

@@ -11,7 +11,7 @@ from htmx_flask import Htmx
 from sqlalchemy import Connection, MetaData, create_engine
 from sqlalchemy.orm import DeclarativeBase
 
-from .request_hooks import ExactOriginCors
+from .web.request_hooks import ExactOriginCors
 
 # Deterministic constraint names so migrations can drop what they created.
 NAMING_CONVENTION = {

@@ -8,7 +8,7 @@ from uuid import UUID
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from oxnack_admin.json_provider import OrjsonProvider
+from oxnack_admin.web.json_provider import OrjsonProvider
 
 
 @dataclass

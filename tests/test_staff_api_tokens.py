@@ -6,7 +6,7 @@ from flask import jsonify
 from sqlalchemy import select, text
 
 from oxnack_admin import create_app
-from oxnack_admin.blueprints.staff_api import current_api_staff, staff_token_required
+from oxnack_admin.web.staff_api import current_api_staff, staff_token_required
 from oxnack_admin.extensions import db
 from oxnack_admin.models import AuditEvent, Staff, StaffApiToken
 from oxnack_admin.services.staff import api_tokens

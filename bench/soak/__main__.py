@@ -12,11 +12,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.soak import checks, report  # noqa: E402
-from bench.soak.faults import OUTAGE_KINDS, Injector  # noqa: E402
-from bench.soak.hosts import unexpected_exits  # noqa: E402
-from bench.soak.load import Load  # noqa: E402
-from bench.soak.rig import Rig  # noqa: E402
+from bench.soak import checks, report
+from bench.soak.faults import OUTAGE_KINDS, Injector
+from bench.soak.hosts import unexpected_exits
+from bench.soak.load import Load
+from bench.soak.rig import Rig
 
 log = logging.getLogger("soak")
 

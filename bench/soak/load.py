@@ -120,7 +120,7 @@ class Customer:
             if not self.sign_up():
                 return
             actions = self.load.actions()
-            names, weights = zip(*actions)
+            names, weights = zip(*actions, strict=True)
             while not self.load.stopping():
                 getattr(self, names[self.rng.choices(range(len(names)), weights)[0]])()
                 time.sleep(self.rng.uniform(0.05, 0.3))

@@ -12,7 +12,7 @@ def percentile(values: list[float], share: float) -> float:
 def table(headers: list[str], lines: list[list]) -> str:
     cells = [[str(c) for c in headers]] + [[str(c) for c in line] for line in lines]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    render = [" | ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
+    render = [" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
     return "\n".join([render[0], "-+-".join("-" * w for w in widths), *render[1:]])
 
 

@@ -5,7 +5,7 @@ import pytest
 from flask import request, request_started
 from sqlalchemy import update
 
-from oxnack_admin.blueprints.hot_reads import READS, HotReads, is_rate_limited, register_hot_reads, unknown_hooks
+from oxnack_admin.web.hot_reads import READS, HotReads, is_rate_limited, register_hot_reads, unknown_hooks
 from oxnack_admin.extensions import db
 from oxnack_admin.models import UserSession
 from oxnack_admin.services.accounts import sessions

@@ -89,7 +89,7 @@ CASES = [(path, method, GenerationMode.POSITIVE) for path, method in OPERATIONS]
 
 def classic_routes(app) -> set[tuple[str, str]]:
     """(path, method) of every route the app really serves on a classic JSON blueprint."""
-    from oxnack_admin.blueprints.classic import ClassicBlueprint
+    from oxnack_admin.web.classic import ClassicBlueprint
 
     routes = set()
     for rule in app.url_map.iter_rules():

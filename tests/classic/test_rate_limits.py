@@ -89,7 +89,7 @@ def test_unlimited_endpoints_stay_open(limited):
 
 def test_limits_off_when_disabled(client):
     """The session app runs with RATELIMIT_ENABLED=False (as a load test would)."""
-    for n in range(15):
+    for _ in range(15):
         assert client.post("/login", json={"mail": "one@example.com", "passwd": "Whatever1"}).status_code == 401
     relay = {"to_email": "a@example.com", "email_subject": "s", "email_body": "b", "api_passwd": TEST_RELAY_PASSWORD}
     assert all(client.post("/send_mail", json=relay).status_code == 200 for _ in range(5))

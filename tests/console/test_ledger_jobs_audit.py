@@ -51,7 +51,7 @@ def test_ledger_csv_export_follows_the_filters(app, client, as_role):
     table = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert table[0][:3] == ["id", "created_at", "user_id"]
     assert len(table) == 2  # the opening balance was not made by staff
-    row = dict(zip(table[0], table[1]))
+    row = dict(zip(table[0], table[1], strict=True))
     assert row["mail"] == "csv@example.com" and row["amount"] == "5.00" and row["staff"] == staff.email
     assert row["description"].startswith("staff adjustment:")
     assert "Export these 1 rows" in client.get("/console/transactions?user=csv@&staff=1").get_data(as_text=True)
@@ -61,7 +61,7 @@ def test_csv_cells_are_never_formulas(app, client, as_role):
     as_role("support")
     user = make_user("=cmd@example.com", balance=10)
     table = list(csv.reader(io.StringIO(client.get("/console/transactions.csv").get_data(as_text=True))))
-    row = dict(zip(table[0], table[1]))
+    row = dict(zip(table[0], table[1], strict=True))
     assert row["mail"] == "'=cmd@example.com" and row["user_id"] == str(user.id)
 
 

@@ -5,8 +5,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from oxnack_admin.extensions import db
-from oxnack_admin.models import AuditEvent, MailMessage, Transaction, User, UserSession
-from oxnack_admin.models.enums import TransactionType
+from oxnack_admin.models import AuditEvent, MailMessage, ProxyInventory, ProxyOrder, Transaction, User, UserSession
+from oxnack_admin.models.enums import ProxyOrderState, TransactionType
 from oxnack_admin.services.accounts import codes
 from tests.console.conftest import HTMX
 from tests.support.customers import sign_in as customer_session
@@ -214,3 +214,22 @@ def test_an_unknown_user_is_404(app, client, as_role):
     as_role("admin")
     assert client.get("/console/users/999999").status_code == 404
     assert client.post("/console/users/999999/verify", headers=HTMX).status_code == 404
+
+
+def test_the_account_page_lists_the_customers_proxy_orders(app, client, as_role):
+    as_role("support")
+    user, other = make_user("proxies@example.com"), make_user("someone-else@example.com")
+    stock = ProxyInventory(upstream_id=880001, ip="203.0.113.7", country_code="DE")
+    db.session.add(stock)
+    db.session.flush()
+    for owner, ip, state in ((user, "203.0.113.7", ProxyOrderState.ACTIVE), (user, "203.0.113.8", ProxyOrderState.REFUNDED),
+                             (other, "203.0.113.99", ProxyOrderState.ACTIVE)):
+        db.session.add(ProxyOrder(user_id=owner.id, inventory_id=stock.id, upstream_proxy_id=880001, state=state,
+                                  price_usd=Decimal("2.00"), price_rub=Decimal("180.00"), proxy_ip=ip,
+                                  login="proxy-login", password="proxy-secret-123"))
+    db.session.commit()
+    body = client.get(f"/console/users/{user.id}").get_data(as_text=True)
+    assert "not open yet" not in body
+    assert 'Proxy orders <span class="muted">(2)</span>' in body
+    assert "203.0.113.7" in body and "203.0.113.8" in body and "refunded" in body and "203.0.113.99" not in body
+    assert "proxy-secret-123" not in body  # credentials are the customer's, not the console's

@@ -7,7 +7,7 @@ from flask import jsonify
 from ...extensions import db
 from oxnack_admin.services.accounts import sessions
 from oxnack_admin.services.money.ledger import as_json_number
-from ..classic import ClassicBlueprint, clear_session_cookie, require_customer, status_error
+from ...web.classic import ClassicBlueprint, clear_session_cookie, require_customer, status_error
 
 bp = ClassicBlueprint("account", __name__, shape=status_error)
 
@@ -22,7 +22,7 @@ def get_balance():
     return balance_answer(require_customer("unlogin"))
 
 
-# The answers alone, for the views above and blueprints/hot_reads.py.
+# The answers alone, for the views above and web/hot_reads.py.
 def mail_answer(customer: sessions.Customer) -> dict:
     return {"status": "good", "message": "mail", "mail": customer.mail}
 

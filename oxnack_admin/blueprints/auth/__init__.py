@@ -5,7 +5,7 @@ Errors answer {"error": "<message>"} with the legacy messages.
 from flask import jsonify, request
 
 from oxnack_admin.services.accounts import customers
-from ..classic import ClassicBlueprint, ClassicError, error_message, json_object, mail_in_body, rate_limited, \
+from ...web.classic import ClassicBlueprint, ClassicError, error_message, json_object, mail_in_body, rate_limited, \
     set_session_cookie, text
 
 bp = ClassicBlueprint("auth", __name__, shape=error_message, messages={

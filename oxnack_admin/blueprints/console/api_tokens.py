@@ -1,9 +1,6 @@
 """Staff API tokens in the console: create one for yourself (shown once), list with last use, revoke."""
 from flask import abort, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import StringField
-from wtforms.validators import Length, Optional
 
 from ...extensions import db
 from ...models import StaffApiToken
@@ -11,13 +8,10 @@ from ...models.enums import StaffRole
 from oxnack_admin.services.staff import api_tokens
 from . import bp
 from .access import role_required
+from .forms import NewTokenForm
 from .rendering import action_refused, action_result, form_invalid, render, wants_fragment, with_toast
 
 PAGES = ("console/api_tokens/page.html", "console/api_tokens/_panels.html")
-
-
-class NewTokenForm(FlaskForm):
-    name = StringField("What is it for?", validators=[Optional(), Length(max=api_tokens.MAX_NAME_LENGTH)])
 
 
 @bp.get("/tokens")

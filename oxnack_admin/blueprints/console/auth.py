@@ -4,35 +4,17 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
-from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from ...extensions import db, limiter
 from ...models.enums import StaffRole
 from oxnack_admin.services.staff import audit
-from oxnack_admin.services.accounts.passwords import verify_password
-from oxnack_admin.services.staff.staff import MIN_STAFF_PASSWORD, StaffError, authenticate, change_password
+from oxnack_admin.services.staff.staff import StaffError, authenticate, change_password
 from . import bp
 from .access import role_required
+from .forms import LoginForm, PasswordForm
 from .rendering import action_result, form_invalid, render
 
 log = logging.getLogger(__name__)
-
-
-class LoginForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
-
-
-class PasswordForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[DataRequired()])
-    new_password = PasswordField("New password", validators=[DataRequired(), Length(min=MIN_STAFF_PASSWORD, max=200)])
-    confirm = PasswordField("New password again", validators=[DataRequired(), EqualTo("new_password", "The two entries differ.")])
-
-    def validate_current_password(self, field) -> None:
-        if not verify_password(current_user.password_hash, field.data)[0]:
-            raise ValidationError("This is not your current password.")
 
 
 def _staff_login_limit() -> str:

@@ -1,10 +1,10 @@
 """The dashboard: customers, servers, upcoming expiries, money over 30 days, queue health, recent staff actions."""
 from ...models.enums import StaffRole
-from oxnack_admin.blueprints.console import dashboard_view as dashboard
 from oxnack_admin.services.lifecycle import admin as lifecycle_admin
-from oxnack_admin.services.ops import queues_admin
+from oxnack_admin.services.ops import dashboard, queues_admin
 from . import bp
 from .access import role_required
+from .charts import money_chart
 from .rendering import render
 
 
@@ -13,6 +13,6 @@ from .rendering import render
 def dashboard_view():
     return render("console/dashboard/page.html", "console/dashboard/_panels.html",
                   customers=dashboard.customer_counts(), servers=dashboard.server_counts(),
-                  chart=dashboard.money_chart(dashboard.money_by_day(30)),
+                  chart=money_chart(dashboard.money_by_day(30)),
                   queues=queues_admin.queue_stats(), events=dashboard.recent_audit(10),
                   expiries=lifecycle_admin.upcoming_expiries(7), proxies=dashboard.proxy_sales())

@@ -3,9 +3,6 @@ import json
 
 from flask import abort, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import StringField
-from wtforms.validators import DataRequired, Length, ValidationError
 
 from ...extensions import db
 from ...models import Invoice
@@ -15,6 +12,7 @@ from oxnack_admin.services.payments import crediting, invoices as invoice_rules
 from ...services.paging import ListParams
 from . import bp
 from .access import role_required
+from .forms import MarkPaidForm
 from .rendering import action_refused, action_result, render, with_toast
 
 DETAIL_PAGE, DETAIL_FRAGMENT = "console/invoices/show.html", "console/invoices/_detail.html"
@@ -22,18 +20,6 @@ MESSAGES = {"credited": "Credited.", "closed": "Platega says it is closed; close
             "expired": "Unpaid for too long: closed as expired.", "charged_back": "Charged back: the credit is reversed.",
             "unchanged": "Checked: nothing changed.", "attention": "Checked: needs attention (see the note).",
             "unreachable": "Platega could not be asked: {}"}
-
-
-class MarkPaidForm(FlaskForm):
-    reason = StringField("Reason", validators=[DataRequired(), Length(max=payments_admin.MAX_REASON)])
-
-    def validate_reason(self, field) -> None:
-        if field.errors:  # Length already said why: one message, as before
-            return
-        try:
-            self.cleaned_reason = payments_admin.clean_reason(field.data)
-        except ValueError as error:
-            raise ValidationError(str(error)) from None
 
 
 @bp.get("/invoices")

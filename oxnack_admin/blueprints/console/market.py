@@ -1,39 +1,20 @@
 """Market services: list, create, edit, enable/disable, with both languages, both prices, an image."""
 from flask import abort, current_app, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
-from wtforms import BooleanField, IntegerField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from ...extensions import db
 from ...models import MarketService
 from ...models.enums import StaffRole
 from oxnack_admin.services.market import admin as market_admin
-from oxnack_admin.services.market.admin import MarketError, MarketValues
+from oxnack_admin.services.market.admin import MarketError
 from ...services.paging import ListParams
 from . import bp
 from .access import role_required
+from .forms import MarketForm
 from .rendering import action_refused, action_result, form_invalid, form_page, navigate, render
 
 UPLOAD_ENDPOINTS = {"console.market_new", "console.market_edit"}
 MULTIPART_OVERHEAD = 64 * 1024  # the form's text fields beside the image
-
-
-class MarketForm(FlaskForm):
-    name_ru = StringField("Name (Russian)", validators=[DataRequired(), Length(max=200)])
-    description_ru = TextAreaField("Description (Russian)", validators=[DataRequired(), Length(max=4000)])
-    name_en = StringField("Name (English)", validators=[DataRequired(), Length(max=200)])
-    description_en = TextAreaField("Description (English)", validators=[DataRequired(), Length(max=4000)])
-    price_rub = IntegerField("Price, RUB", validators=[InputRequired(), NumberRange(0, 100_000_000)])
-    price_usd = IntegerField("Price, USD", validators=[InputRequired(), NumberRange(0, 1_000_000)])
-    enabled = BooleanField("Shown on the marketplace", default=True)
-    image = FileField("Image")
-
-    def values(self) -> MarketValues:
-        return MarketValues(self.name_ru.data.strip(), self.description_ru.data.strip(), self.name_en.data.strip(),
-                            self.description_en.data.strip(), self.price_usd.data, self.price_rub.data,
-                            self.enabled.data)
 
 
 @bp.url_value_preprocessor

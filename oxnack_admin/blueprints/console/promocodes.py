@@ -3,45 +3,17 @@ from datetime import timezone
 
 from flask import abort, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateTimeLocalField, IntegerField, StringField
-from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, Regexp, ValidationError
 
 from ...extensions import db
 from ...models import Promocode
 from ...models.enums import StaffRole
 from oxnack_admin.services.money import promocodes_admin
 from ...services.paging import ListParams
-from oxnack_admin.services.money.promocodes import MAX_PROMO_LENGTH
-from oxnack_admin.services.money.promocodes_admin import PromocodeError, PromocodeValues
+from oxnack_admin.services.money.promocodes_admin import PromocodeError
 from . import bp
 from .access import role_required
+from .forms import NewPromocodeForm, PromocodeForm
 from .rendering import action_refused, action_result, form_invalid, form_page, navigate, render
-
-
-class PromocodeForm(FlaskForm):
-    discount = IntegerField("Discount, %", validators=[InputRequired(), NumberRange(1, 100)])
-    expires_at = DateTimeLocalField("Expires (UTC)", validators=[Optional()])
-    max_uses = IntegerField("Max uses in total", validators=[Optional(), NumberRange(1, 10_000_000)])
-    per_user_limit = IntegerField("Uses per customer", default=1, validators=[InputRequired(), NumberRange(1, 1000)])
-    enabled = BooleanField("Enabled", default=True)
-
-    def values(self) -> PromocodeValues:
-        expires = self.expires_at.data.replace(tzinfo=timezone.utc) if self.expires_at.data else None
-        return PromocodeValues(self.discount.data, expires, self.max_uses.data, self.per_user_limit.data,
-                               self.enabled.data)
-
-
-class NewPromocodeForm(PromocodeForm):
-    promo = StringField("Code", validators=[
-        DataRequired(), Regexp(rf"^[A-Za-z0-9_-]{{2,{MAX_PROMO_LENGTH}}}$",
-                               message="2–64 letters, digits, - or _.")])
-
-    def validate_promo(self, field) -> None:
-        if promocodes_admin.is_reserved(field.data):
-            raise ValidationError("The order form reads this text as no promocode at all.")
-        if promocodes_admin.exists(field.data):
-            raise ValidationError("A promocode with this code exists already.")
 
 
 @bp.get("/promocodes")

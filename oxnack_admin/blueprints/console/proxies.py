@@ -1,9 +1,6 @@
 """Proxies: the inventory, orders with their refund state, sync now with live progress, cleanup, stats."""
 from flask import abort, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField
-from wtforms.validators import InputRequired, NumberRange, Optional, Regexp
 
 from ...extensions import db
 from ...models import ProxyOrder, ProxySyncRun
@@ -12,14 +9,8 @@ from ...services.paging import ListParams
 from oxnack_admin.services.proxies import admin as proxies_admin, sync
 from . import bp
 from .access import role_required
+from .forms import SyncForm
 from .rendering import action_refused, action_result, form_invalid, render, wants_fragment
-
-
-class SyncForm(FlaskForm):
-    country_code = StringField("Country code", validators=[Optional(), Regexp(r"^[A-Za-z]{2,3}$",
-                                                                              message="Two or three letters.")])
-    page_size = IntegerField("Page size", default=100,
-                             validators=[InputRequired(), NumberRange(sync.MIN_PAGE_SIZE, sync.MAX_PAGE_SIZE)])
 
 
 @bp.get("/proxies")

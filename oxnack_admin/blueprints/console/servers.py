@@ -2,8 +2,6 @@
 from flask import abort, current_app, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from ...extensions import db
 from ...models import Server
@@ -14,46 +12,14 @@ from ...services.paging import ListParams
 from oxnack_admin.services.fleet.pool import PoolError, PoolVm
 from . import bp
 from .access import role_required
+from .forms import PoolRangeForm, PoolVmForm, ServerEditForm
 from .rendering import action_result, form_invalid, form_page, navigate, render
-
-MAC = Regexp(r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$", message="Six hex pairs, e.g. 52:54:00:12:34:56.")
 
 
 def _choices(form: FlaskForm) -> FlaskForm:
     form.os.choices = pool.os_choices()
     form.country.choices = [("", "Default")] + [(c, c) for c in current_app.config["COUNTRIES"]]
     return form
-
-
-class PoolVmForm(FlaskForm):
-    vmid = IntegerField("VMID", validators=[InputRequired(), NumberRange(100, 999_999_999)])
-    os = SelectField("OS", validators=[DataRequired()])
-    ips = StringField("Public IPv4 addresses", validators=[DataRequired(), Length(max=500)])
-    lan_ip = StringField("LAN address", validators=[Optional(), Length(max=45)])
-    mac = StringField("MAC", validators=[Optional(), MAC])
-    node = StringField("Proxmox node", validators=[Optional(), Length(max=64)])
-    country = SelectField("Country", validators=[Optional()])
-
-
-class PoolRangeForm(FlaskForm):
-    first_vmid = IntegerField("First VMID", validators=[InputRequired(), NumberRange(100, 999_999_999)])
-    last_vmid = IntegerField("Last VMID", validators=[InputRequired(), NumberRange(100, 999_999_999)])
-    os = SelectField("OS", validators=[DataRequired()])
-    first_ip = StringField("First public IPv4", validators=[DataRequired(), Length(max=45)])
-    first_lan_ip = StringField("First LAN address", validators=[Optional(), Length(max=45)])
-    node = StringField("Proxmox node", validators=[Optional(), Length(max=64)])
-    country = SelectField("Country", validators=[Optional()])
-
-
-class ServerEditForm(FlaskForm):
-    os = SelectField("OS", validators=[DataRequired()])
-    ips = StringField("Public IPv4 addresses", validators=[DataRequired(), Length(max=500)])
-    lan_ip = StringField("LAN address", validators=[Optional(), Length(max=45)])
-    mac = StringField("MAC", validators=[Optional(), MAC])
-    node = StringField("Proxmox node", validators=[Optional(), Length(max=64)])
-    country = SelectField("Country", validators=[Optional()])
-    name = StringField("Name", validators=[Optional(), Length(max=120)])
-    attention = TextAreaField("Needs attention", validators=[Optional(), Length(max=1000)])
 
 
 @bp.get("/servers")

@@ -1,29 +1,18 @@
 """Staff accounts (owners only): create, change role, deactivate and reactivate."""
 from flask import abort, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from ...extensions import db
 from ...models import Staff
 from ...models.enums import StaffRole
 from oxnack_admin.services.staff import staff_admin
-from oxnack_admin.services.staff.staff import MIN_STAFF_PASSWORD, StaffError
+from oxnack_admin.services.staff.staff import StaffError
 from . import bp
 from .access import role_required
+from .forms import NewStaffForm
 from .rendering import action_refused, action_result, form_invalid, render
 
-ROLE_CHOICES = [(role.value, role.value) for role in StaffRole]
 PAGES = ("console/staff/page.html", "console/staff/_panels.html")
-
-
-class NewStaffForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254),
-                                             Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Not an e-mail address.")])
-    name = StringField("Name", validators=[Optional(), Length(max=120)])
-    role = SelectField("Role", choices=ROLE_CHOICES, default=StaffRole.SUPPORT.value)
-    password = PasswordField("Initial password", validators=[DataRequired(), Length(min=MIN_STAFF_PASSWORD, max=200)])
 
 
 @bp.get("/staff")

@@ -1,9 +1,6 @@
 """Customers: search, the account page, and the staff actions on an account."""
 from flask import abort, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField
-from wtforms.validators import DataRequired, Length, ValidationError
 
 from ...extensions import db
 from ...models import User
@@ -14,34 +11,10 @@ from oxnack_admin.services.accounts.admin import CustomerActionError
 from ...services.paging import ListParams
 from . import bp
 from .access import role_required
+from .forms import STALE_FORM, AdjustBalanceForm
 from .rendering import action_refused, action_result, render, with_toast
 
 DETAIL_PAGE, DETAIL_FRAGMENT = "console/users/show.html", "console/users/_detail.html"
-STALE_FORM = "This form is out of date; reload the page, check the balance and submit again."
-
-
-class AdjustBalanceForm(FlaskForm):
-    amount = StringField("Amount", validators=[DataRequired(), Length(max=20)])
-    reason = StringField("Reason", validators=[DataRequired(), Length(max=200)])
-    # One per rendered form, used as the ledger row's idempotency key: sending the same form twice credits once.
-    submit_token = HiddenField()
-
-    @classmethod
-    def blank(cls) -> "AdjustBalanceForm":
-        form = cls(formdata=None)
-        form.submit_token.data = accounts_admin.new_submit_token()
-        return form
-
-    def validate_submit_token(self, field) -> None:
-        if not accounts_admin.is_submit_token(field.data):
-            field.data = accounts_admin.new_submit_token()  # the redrawn form can be sent
-            raise ValidationError(STALE_FORM)
-
-    def validate_amount(self, field) -> None:
-        try:
-            self.parsed_amount = accounts_admin.parse_amount(field.data)
-        except CustomerActionError as error:
-            raise ValidationError(str(error)) from None
 
 
 @bp.get("/users")

@@ -7,7 +7,7 @@ it is 404 {"status": "err_not_found"}, as if it did not exist.
 from flask import request
 
 from oxnack_admin.services.mail import mail_relay
-from ..classic import ClassicBlueprint, ClassicError, bare_status, json_object, rate_limited, text
+from ...web.classic import ClassicBlueprint, ClassicError, bare_status, json_object, rate_limited, text
 
 bp = ClassicBlueprint("mail_relay", __name__, shape=bare_status, messages={
     400: "err_missing_fields", 401: "err Unrecognized", 403: "err Unrecognized", 404: "err_not_found",

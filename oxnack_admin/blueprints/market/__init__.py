@@ -3,7 +3,7 @@
 Errors answer {"error": "err"}, the only error the old API had.
 """
 from oxnack_admin.services.orders import catalogue
-from ..classic import ClassicBlueprint, error_message
+from ...web.classic import ClassicBlueprint, error_message
 
 bp = ClassicBlueprint("market", __name__, shape=error_message, messages=dict.fromkeys(
     (400, 401, 403, 404, 405, 413, 429, 500), "err"))

@@ -10,9 +10,9 @@ from oxnack_admin.services.fleet import power
 from oxnack_admin.services.lifecycle import renewal
 from oxnack_admin.services.money import pricing, promocodes
 from oxnack_admin.services.money.ledger import as_json_number
-from ..classic import ClassicBlueprint, ClassicError, json_object, rate_limited, require_customer, \
+from ...web.classic import ClassicBlueprint, ClassicError, json_object, rate_limited, require_customer, \
     require_customer_record, signed_in_account, status_error
-from ..settings_answers import SettingsAnswer
+from ...web.settings_answers import SettingsAnswer
 from . import bodies
 
 bp = ClassicBlueprint("orders", __name__, shape=status_error)
@@ -97,7 +97,7 @@ def user_services():
 
 
 def services_answer(customer: sessions.Customer, servers: list) -> dict:
-    """The answer alone, for the view above and blueprints/hot_reads.py."""
+    """The answer alone, for the view above and web/hot_reads.py."""
     services = customer_servers.services_view(customer, servers)
     if not services:
         raise ClassicError(404, "NOT")

@@ -2,7 +2,7 @@
 from oxnack_admin.services.money import promocodes
 from oxnack_admin.services.orders.placement import Order
 from oxnack_admin.services.money.pricing import Shape
-from ..classic import ClassicError, is_storable, whole_number
+from ...web.classic import ClassicError, is_storable, whole_number
 
 ORDER_FIELDS_MISSING = "not any confs: core, ram, hdd, promo, os"
 ORDER_OUT_OF_RANGE = "unlogin or more max parameters"

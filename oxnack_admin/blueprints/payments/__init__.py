@@ -8,9 +8,9 @@ from flask import request, url_for
 
 from oxnack_admin.services.money.ledger import as_json_number
 from oxnack_admin.services.payments import admin, callbacks, invoices
-from ..classic import ClassicBlueprint, ClassicError, json_object, rate_limited, require_customer, \
+from ...web.classic import ClassicBlueprint, ClassicError, json_object, rate_limited, require_customer, \
     signed_in_account, status_error
-from ..staff_api import staff_token_required
+from ...web.staff_api import staff_token_required
 
 bp = ClassicBlueprint("payments", __name__, shape=status_error)
 log = logging.getLogger(__name__)

@@ -9,9 +9,9 @@ from oxnack_admin.models.enums import ProxySyncTrigger, RunState
 from oxnack_admin.services.proxies import admin, catalogue, purchase as purchases, refund as refunds, sync
 from oxnack_admin.services.money.ledger import as_json_number
 from ...extensions import db
-from ..classic import ClassicBlueprint, ClassicError, json_object, rate_limited, require_customer, signed_in_account, \
-    status_error
-from ..staff_api import current_api_staff, staff_token_required
+from ...web.classic import ClassicBlueprint, ClassicError, json_object, rate_limited, require_customer, \
+    signed_in_account, status_error
+from ...web.staff_api import current_api_staff, staff_token_required
 from . import bodies
 
 bp = ClassicBlueprint("proxies", __name__, shape=status_error)

@@ -4,7 +4,7 @@ import re
 from oxnack_admin.services.proxies import sync
 from oxnack_admin.services.proxies.catalogue import MAX_PAGE_SIZE, TYPES
 from oxnack_admin.services.proxies.purchase import MAX_KEY_LENGTH
-from ..classic import ClassicError, whole_number
+from ...web.classic import ClassicError, whole_number
 
 MAX_ID = 2 ** 31 - 1
 MAX_PAGE = 1_000_000

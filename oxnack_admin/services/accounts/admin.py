@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import func, or_, select
 
 from oxnack_admin.extensions import db
-from oxnack_admin.models import Server, Transaction, User, UserSession
+from oxnack_admin.models import ProxyOrder, Server, Transaction, User, UserSession
 from oxnack_admin.models.enums import TransactionType
 from oxnack_admin.services.staff import audit
 from oxnack_admin.services.money import ledger
@@ -58,16 +58,21 @@ class CustomerOverview:
     servers: list[Server]
     transactions: list[Transaction]
     transaction_count: int
+    proxy_orders: list[ProxyOrder]
+    proxy_order_count: int
 
 
-def overview(user: User, transactions_shown: int = 50) -> CustomerOverview:
+def overview(user: User, transactions_shown: int = 50, proxy_orders_shown: int = 20) -> CustomerOverview:
     """Everything the user page shows, loaded here so the template does no queries."""
     owned = list(db.session.scalars(select(Server).where(Server.username == user.username).order_by(Server.id))) \
         if user.username else []
     ledger = select(Transaction).where(Transaction.user_id == user.id)
     recent = list(db.session.scalars(ledger.order_by(Transaction.id.desc()).limit(transactions_shown)))
     count = db.session.scalar(select(func.count()).select_from(ledger.subquery()))
-    return CustomerOverview(user, sessions.active_sessions(user.id), owned, recent, count)
+    proxies = select(ProxyOrder).where(ProxyOrder.user_id == user.id)
+    proxy_orders = list(db.session.scalars(proxies.order_by(ProxyOrder.id.desc()).limit(proxy_orders_shown)))
+    proxy_count = db.session.scalar(select(func.count()).select_from(proxies.subquery()))
+    return CustomerOverview(user, sessions.active_sessions(user.id), owned, recent, count, proxy_orders, proxy_count)
 
 
 def parse_amount(text: str) -> Decimal:

@@ -77,7 +77,7 @@ def _enqueue_committed(queue_name: str, func_path: str, args, options) -> None:
                           func_path, args, queue_name, exc.__class__.__name__)
                 return
             time.sleep(pause)
-        except Exception as error:  # noqa: BLE001  not Redis restarting: no point waiting
+        except Exception as error:  # not Redis restarting: no point waiting
             log.error("could not queue %s%r on %s after the commit (%s: %s); the sweep will queue it",
                       func_path, args, queue_name, type(error).__name__, error)
             return

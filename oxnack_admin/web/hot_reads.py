@@ -23,13 +23,13 @@ from werkzeug.http import HTTP_STATUS_CODES, parse_cookie
 
 from oxnack_admin.extensions import limiter
 from oxnack_admin.logging_setup import REQUEST_ID_HEADER, request_id_of
-from oxnack_admin.request_hooks import limits_on_every_route
+from .request_hooks import limits_on_every_route
 from oxnack_admin.services.accounts import sessions
 from oxnack_admin.services.money import promocodes
 from oxnack_admin.services.orders import customer_servers
-from . import account, orders
+from oxnack_admin.blueprints import account, orders
 from .classic import VARY_BY_ORIGIN, ClassicError
-from .orders import bodies
+from oxnack_admin.blueprints.orders import bodies
 
 log = logging.getLogger(__name__)
 

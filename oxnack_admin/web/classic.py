@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from ..extensions import csrf, db, limiter
-from ..request_hooks import has_header
+from .request_hooks import has_header
 from ..models import User
 from oxnack_admin.services.accounts import sessions
 from oxnack_admin.services.accounts.customers import is_storable

@@ -38,7 +38,7 @@ class SettingsAnswer:
     def cached_body(self, app: Flask, *args: Hashable) -> bytes | None:
         """The encoded answer if a request already made it for `app`'s current settings, else None.
 
-        Needs no app context: blueprints/hot_reads.py answers from it before Flask's request cycle.
+        Needs no app context: web/hot_reads.py answers from it before Flask's request cycle.
         """
         bodies, key = self._entries(app, args)
         return bodies.get(key)

@@ -27,7 +27,7 @@ class OrjsonProvider(DefaultJSONProvider):
                                         mimetype=self.mimetype)
 
     def response_body(self, obj) -> bytes:
-        """The bytes of response(obj) (blueprints/hot_reads.py answers without a Response object)."""
+        """The bytes of response(obj) (web/hot_reads.py answers without a Response object)."""
         if self._app.debug:  # pretty-printed, as Flask does in debug mode
             return super().response(obj).get_data()
         try:
