@@ -18,11 +18,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the app's package, when run as `python scripts/devstack.py`
 
-from oxnack_admin import create_app
-from oxnack_admin.cli.make_run import Simulated, given_non_empty, simulate_unconfigured
-from oxnack_admin.cli.simulators import as_environment
-from oxnack_admin.settings import ConfigurationError
-from oxnack_admin.simulator.systems import REMOTE_SYSTEMS
+from oxnack_admin import create_app  # noqa: E402  (after the path is set)
+from oxnack_admin.cli.make_run import Simulated, given_non_empty, simulate_unconfigured  # noqa: E402
+from oxnack_admin.cli.simulators import as_environment  # noqa: E402
+from oxnack_admin.settings import ConfigurationError  # noqa: E402
+from oxnack_admin.simulator.systems import REMOTE_SYSTEMS  # noqa: E402
 
 INSTANCE = ROOT / "instance"
 # The classic API and the console; another pair (MAKE_RUN_PORTS=8002,8004) runs a second copy beside this one.
