@@ -63,8 +63,12 @@ def job_options() -> dict:
     return {"retry": retry_policy(), "job_timeout": current_app.config.get("PROVISIONING_JOB_TIMEOUT", 3600)}
 
 
-def advance(run_id: int, *, job_id: str | None = None, last_attempt: bool = True) -> ProvisioningRun | None:
+def advance(run_id: int, *, job_id: str | None = None, last_attempt: bool = True,
+            max_steps: int | None = None) -> ProvisioningRun | None:
     """Carry the run on from its first step not done; commits as it goes and raises when a step fails.
+
+    With `max_steps`, stop after that many steps and leave the run unfinished: the next call resumes
+    (tests/lifecycle/test_interleavings.py interleaves single steps with other flows).
 
     On a permanent failure, or a transient one on the `last_attempt`, the run is failed for good
     (refund, VM handled, customer told) before the error is raised again.
@@ -80,7 +84,7 @@ def advance(run_id: int, *, job_id: str | None = None, last_attempt: bool = True
         try:
             token = vm_locks.acquire_for_attempt(server_id, f"provision:{run_id}", "provisioning")
             try:
-                _carry_out(run, job_id)
+                _carry_out(run, job_id, max_steps)
             finally:
                 vm_locks.release(server_id, token)
         except Exception as exc:
@@ -144,12 +148,15 @@ def resume_stuck_runs(older_than_minutes: float | None = None) -> list[int]:
 
 # --- carrying a run out ------------------------------------------------------------------------
 
-def _carry_out(run: ProvisioningRun, job_id: str | None) -> None:
+def _carry_out(run: ProvisioningRun, job_id: str | None, max_steps: int | None = None) -> None:
     run.state, run.job_id, run.updated_at = RunState.RUNNING, job_id or run.job_id, _now()
     db.session.commit()
     for step in run.steps:
         if step.state != RunState.DONE:
+            if max_steps is not None and max_steps <= 0:
+                return  # still RUNNING: the next advance() resumes here
             _carry_out_step(run, step)
+            max_steps = None if max_steps is None else max_steps - 1
     run.state, run.error, run.finished_at = RunState.DONE, None, _now()
     audit.record(None, "provisioning.done", "provisioning_run", run.id, after={"server_id": run.server_id})
     db.session.commit()
