@@ -132,13 +132,23 @@ class World:
             db.session.expire_all()
         return str(outcome)
 
-    def _unfinished_run(self, vmid: int) -> int | None:
-        return db.session.scalar(select(ProvisioningRun.id).where(
-            ProvisioningRun.server_id == vmid, ProvisioningRun.state.in_(IN_FLIGHT)).order_by(ProvisioningRun.id))
+    def _unfinished_run(self, vmid: int | None) -> int | None:
+        """The VM's provisioning run in flight (None: the oldest of any VM)."""
+        query = select(ProvisioningRun.id).where(ProvisioningRun.state.in_(IN_FLIGHT)).order_by(ProvisioningRun.id)
+        return db.session.scalar(query if vmid is None else query.where(ProvisioningRun.server_id == vmid))
 
-    def _unfinished_wipe(self, vmid: int) -> int | None:
-        return db.session.scalar(select(ServerWipe.id).where(
-            ServerWipe.server_id == vmid, ServerWipe.state.in_(IN_FLIGHT)).order_by(ServerWipe.id))
+    def _unfinished_wipe(self, vmid: int | None) -> int | None:
+        """The VM's wipe in flight (None: the oldest of any VM)."""
+        query = select(ServerWipe.id).where(ServerWipe.state.in_(IN_FLIGHT)).order_by(ServerWipe.id)
+        return db.session.scalar(query if vmid is None else query.where(ServerWipe.server_id == vmid))
+
+    def _customer(self, who: int | str, vmid: int) -> int:
+        """A customer by index, or "owner": the VM's owner now (customer 0 for a VM nobody holds)."""
+        if who != "owner":
+            return who
+        username = db.session.scalar(select(Server.username).where(Server.id == vmid))
+        return next((i for i, user_id in enumerate(self.user_ids)
+                     if username and db.session.get(User, user_id).username == username), 0)
 
     # --- customers -------------------------------------------------------------------------------
 
@@ -147,10 +157,10 @@ class World:
         return self._refused(lambda: placement.place_order(
             self.user(customer), placement.Order(SHAPES[shape], "ubuntu")).server.id)
 
-    def power(self, customer: int, vmid: int, action: str) -> str:
+    def power(self, customer: int | str, vmid: int, action: str) -> str:
         """POST /control_server: the customer's own server only (customer_servers.owned_server)."""
         def act():
-            user = self.user(customer)
+            user = self.user(self._customer(customer, vmid))
             server = db.session.scalar(select(Server).where(Server.id == vmid, Server.username == user.username,
                                                             Server.busy.is_(True)))
             if server is None:
@@ -160,9 +170,9 @@ class World:
             return requested.message
         return self._refused(act)
 
-    def renew(self, customer: int, vmid: int) -> str:
+    def renew(self, customer: int | str, vmid: int) -> str:
         """POST /renew_server."""
-        return self._refused(lambda: renewal.renew_for_customer(self.user(customer), vmid))
+        return self._refused(lambda: renewal.renew_for_customer(self.user(self._customer(customer, vmid)), vmid))
 
     def top_up(self, customer: int, amount: int) -> str:
         """A Platega payment confirmed: the invoice credited as the callback does (then suspended servers resume)."""
@@ -175,17 +185,17 @@ class World:
 
     # --- jobs and the clock ----------------------------------------------------------------------
 
-    def provisioning_step(self, vmid: int, last_attempt: bool = False) -> str:
-        """One step of the VM's unfinished provisioning run, as its job would take it."""
-        run_id = self._unfinished_run(vmid)
+    def provisioning_step(self, vmid: int | None = None, last_attempt: bool = False) -> str:
+        """One step of the VM's unfinished provisioning run (else the oldest one), as its job would take it."""
+        run_id = self._unfinished_run(vmid) or self._unfinished_run(None)
         if run_id is None:
             return "no run"
         db.session.rollback()
         return self._refused(lambda: provisioning_runs.advance(run_id, last_attempt=last_attempt, max_steps=1).state)
 
-    def wipe_step(self, vmid: int, last_attempt: bool = False) -> str:
-        """One step of the VM's unfinished wipe, as its job would take it."""
-        wipe_id = self._unfinished_wipe(vmid)
+    def wipe_step(self, vmid: int | None = None, last_attempt: bool = False) -> str:
+        """One step of the VM's unfinished wipe (else the oldest one), as its job would take it."""
+        wipe_id = self._unfinished_wipe(vmid) or self._unfinished_wipe(None)
         if wipe_id is None:
             return "no wipe"
         db.session.rollback()
