@@ -2,10 +2,9 @@
 import pytest
 from flask import has_app_context
 from flask_migrate import upgrade
-from sqlalchemy import text
-
 from oxnack_admin import create_app
 from oxnack_admin.extensions import db, redis_client
+from tests.support.database import empty_everything
 from tests.support.ledger import ledger_mismatches
 from tests.support.servers import fresh_database, postgres_server, redis_server
 
@@ -93,11 +92,7 @@ def clean_state(request):
         if request.node.get_closest_marker("legacy_ledger") is None:
             with db.engine.connect() as connection:
                 mismatches = ledger_mismatches(connection)
-        tables = [table.name for table in db.metadata.sorted_tables]
-        with db.engine.begin() as connection:
-            connection.execute(text("SET LOCAL lock_timeout = '20s'"))  # a leaked transaction fails, not hangs
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        redis_client.flushdb()
+        empty_everything()
         db.session.remove()
     if mismatches:
         pytest.fail("ledger invariant broken (balance != sum of CONFIRMED transactions): "

@@ -112,8 +112,11 @@ def resume_stuck_wipes(older_than_minutes: float | None = None) -> list[int]:
     return [wipe.id for wipe in stuck]
 
 
-def carry_out(wipe_id: int, *, last_attempt: bool = True) -> ServerWipe | None:
-    """Carry the wipe on from its first step not done; commits each step, raises when one fails."""
+def carry_out(wipe_id: int, *, last_attempt: bool = True, max_steps: int | None = None) -> ServerWipe | None:
+    """Carry the wipe on from its first step not done; commits each step, raises when one fails.
+
+    With `max_steps`, stop after that many steps, the wipe left RUNNING for the next call to resume.
+    """
     with advisory_locks.try_exclusive(ADVISORY_LOCK_CLASS, wipe_id) as ours:
         if not ours:
             log.info("wipe %s is being carried out by another worker", wipe_id)
@@ -124,7 +127,7 @@ def carry_out(wipe_id: int, *, last_attempt: bool = True) -> ServerWipe | None:
         server_id, token = wipe.server_id, None
         try:
             token = vm_locks.acquire_for_attempt(server_id, f"wipe:{wipe_id}", "the wipe")
-            _carry_out(wipe)
+            _carry_out(wipe, max_steps)
         except Exception as exc:
             _record_failure(wipe_id, exc, final=last_attempt or not is_transient(exc))
             raise
@@ -134,12 +137,15 @@ def carry_out(wipe_id: int, *, last_attempt: bool = True) -> ServerWipe | None:
         return wipe
 
 
-def _carry_out(wipe: ServerWipe) -> None:
+def _carry_out(wipe: ServerWipe, max_steps: int | None = None) -> None:
     wipe.state, wipe.attempts = RunState.RUNNING, wipe.attempts + 1
     db.session.commit()
     for step in WIPE_STEPS:
         if step in wipe.steps_done:
             continue
+        if max_steps is not None and max_steps <= 0:
+            return  # still RUNNING: the next carry_out() resumes here
+        max_steps = None if max_steps is None else max_steps - 1
         wipe.current_step = step
         db.session.commit()
         server = db.session.get(Server, wipe.server_id)

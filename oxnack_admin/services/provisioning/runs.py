@@ -60,8 +60,12 @@ def schedule(run: ProvisioningRun) -> None:
     queueing.enqueue_after_commit(queueing.PROVISIONING, JOB, run.id, **queueing.provisioning_job_options())
 
 
-def advance(run_id: int, *, job_id: str | None = None, last_attempt: bool = True) -> ProvisioningRun | None:
+def advance(run_id: int, *, job_id: str | None = None, last_attempt: bool = True,
+            max_steps: int | None = None) -> ProvisioningRun | None:
     """Carry the run on from its first step not done; commits as it goes and raises when a step fails.
+
+    With `max_steps`, stop after that many steps and leave the run unfinished: the next call resumes
+    (tests/lifecycle/test_interleavings.py interleaves single steps with other flows).
 
     On a permanent failure, or a transient one on the `last_attempt`, the run is failed for good
     (refund, VM handled, customer told) before the error is raised again.
@@ -77,7 +81,7 @@ def advance(run_id: int, *, job_id: str | None = None, last_attempt: bool = True
         try:
             token = vm_locks.acquire_for_attempt(server_id, f"provision:{run_id}", "provisioning")
             try:
-                _carry_out(run, job_id)
+                _carry_out(run, job_id, max_steps)
             finally:
                 vm_locks.release(server_id, token)
         except Exception as exc:
@@ -141,12 +145,15 @@ def resume_stuck_runs(older_than_minutes: float | None = None) -> list[int]:
 
 # --- carrying a run out ------------------------------------------------------------------------
 
-def _carry_out(run: ProvisioningRun, job_id: str | None) -> None:
+def _carry_out(run: ProvisioningRun, job_id: str | None, max_steps: int | None = None) -> None:
     run.state, run.job_id, run.updated_at = RunState.RUNNING, job_id or run.job_id, _now()
     db.session.commit()
     for step in run.steps:
         if step.state != RunState.DONE:
+            if max_steps is not None and max_steps <= 0:
+                return  # still RUNNING: the next advance() resumes here
             _carry_out_step(run, step)
+            max_steps = None if max_steps is None else max_steps - 1
     server = _lock_server_of(run)
     states.move(server, Event.PROVISIONED, Actor.SYSTEM)
     run.state, run.error, run.finished_at = RunState.DONE, None, _now()
