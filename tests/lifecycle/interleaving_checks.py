@@ -76,7 +76,7 @@ class Checks:
             for run in runs:
                 customer = now.users[run.user_id]
                 if not server.busy or server.username != customer.username or \
-                        server.lifecycle_state not in (LifecycleState.ACTIVE, LifecycleState.SUSPENDED):
+                        server.lifecycle_state != LifecycleState.PROVISIONING:
                     problems.append(f"VM {vmid}: provisioning run {run.id} for {customer.username} is in flight but "
                                     f"the server is busy={server.busy} owner={server.username} "
                                     f"state={server.lifecycle_state}")

@@ -20,7 +20,7 @@ from oxnack_admin.models import ProvisioningRun, Server, ServerWipe, Staff, User
 from oxnack_admin.models.enums import LifecycleState, StaffRole
 from oxnack_admin.services.accounts.passwords import hash_password
 from oxnack_admin.services.fleet import power
-from oxnack_admin.services.fleet.release import ReleaseRefused, release_server
+from oxnack_admin.services.lifecycle.admin import ReleaseRefused, release_server
 from oxnack_admin.services.fleet.vm_locks import VmBusy
 from oxnack_admin.services.lifecycle import admin as lifecycle_admin, clock, cycle, renewal, termination
 from oxnack_admin.services.money.ledger import InsufficientFunds
@@ -95,7 +95,7 @@ class World:
             make_server(vmid, "ubuntu", ips=[f"198.51.100.{vmid % 250}"], lan_ip=f"192.168.2.{vmid % 250}")
             self.proxmox.add_vm(vmid, name=f"pool-{vmid}", disk_gb=app.config["MIN_HDD"])
         self.user_ids = [make_user(mail, balance=balance, passwd_hash=password_hash()).id
-                         for mail, balance in zip(CUSTOMERS, balances)]
+                         for mail, balance in zip(CUSTOMERS, balances, strict=True)]
         staff = Staff(email="admin@oxnack.test", role=StaffRole.ADMIN, password_hash=password_hash())
         db.session.add(staff)
         db.session.commit()

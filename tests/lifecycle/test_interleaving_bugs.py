@@ -1,8 +1,7 @@
 """The bugs tests/lifecycle/test_interleavings.py found, each replayed as its shortest sequence (issue 17).
 
-Each is xfail(strict) until the lifecycle rewrite fixes it: a fix turns it into an XPASS, which
-fails the run, so the mark is removed with the fix. The world and the invariants are the
-property test's own (interleaving_world.py, interleaving_checks.py).
+Each failed on the lifecycle before its state machine (services/fleet/states.py). The world and
+the invariants are the property test's own (interleaving_world.py, interleaving_checks.py).
 """
 import pytest
 
@@ -33,8 +32,7 @@ def provision(world: World, vmid: int = 301) -> None:
     assert world.provisioning_step(vmid) == "no run"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 (2): 'terminate now' during provisioning takes the VM from "
-                                        "a run in flight; the customer keeps paying, nothing is refunded")
+# issue 17 (2), fixed by the state machine
 def test_terminate_during_provisioning_leaves_the_run_on_a_vm_being_wiped(shop):
     world = shop(0, 0, 170)
     world.order(2)
@@ -42,8 +40,7 @@ def test_terminate_during_provisioning_leaves_the_run_on_a_vm_being_wiped(shop):
     assert world.checks.broken() == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 (2): after 'terminate now' and the wipe, the late provisioning "
-                                        "job starts the pool VM, rebuilds its firewall and mails its password")
+# issue 17 (2), fixed by the state machine
 def test_a_late_provisioning_job_does_not_touch_the_wiped_pool_vm(shop):
     world = shop(0, 0, 170)
     world.order(2)
@@ -58,8 +55,7 @@ def test_a_late_provisioning_job_does_not_touch_the_wiped_pool_vm(shop):
     assert problems == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 (3): the customer's renew lifts a staff suspension, "
-                                        "charges a full period from now and loses the paid days")
+# issue 17 (3), fixed by the state machine
 def test_a_renew_does_not_lift_a_staff_suspension(shop):
     world = shop(600, 0, 0)
     world.order(0)
@@ -69,8 +65,7 @@ def test_a_renew_does_not_lift_a_staff_suspension(shop):
     assert world.checks.broken() == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 (3): a top-up lifts a staff suspension (resume after credit), "
-                                        "charges a full period from now and loses the paid days")
+# issue 17 (3), fixed by the state machine
 def test_a_top_up_does_not_lift_a_staff_suspension(shop):
     # As the property test shrank it: no provisioning step is needed.
     world = shop(600, 0, 0)
@@ -80,7 +75,7 @@ def test_a_top_up_does_not_lift_a_staff_suspension(shop):
     assert world.checks.broken() == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 (1): renewing a server out of suspension twice pays twice")
+# issue 17 (1), fixed by the state machine
 def test_renewing_twice_out_of_suspension_pays_once(shop):
     world = shop(170, 0, 0)
     world.order(0)
@@ -92,8 +87,7 @@ def test_renewing_twice_out_of_suspension_pays_once(shop):
     assert world.checks.broken() == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 (1): an auto-renewal at the period end and the customer's "
-                                        "click right after pay two periods")
+# issue 17 (1), fixed by the state machine
 def test_a_click_after_the_auto_renewal_pays_nothing_more(shop):
     world = shop(600, 0, 0)
     world.order(0)
@@ -104,8 +98,7 @@ def test_a_click_after_the_auto_renewal_pays_nothing_more(shop):
     assert world.checks.broken() == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 (4): with the period end moved back to one renewed before, "
-                                        "every billing pass says 'renewed' and the server runs free")
+# issue 17 (4), fixed by the state machine
 def test_a_period_end_moved_back_is_renewed_or_suspended(shop):
     world = shop(600, 0, 0)
     world.order(0)

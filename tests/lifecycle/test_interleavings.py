@@ -16,14 +16,13 @@ OXNACK_PROPERTY_STEPS (default 30) steps, from a fixed seed so every run tries t
 A longer search, from a random seed each time:
 
     OXNACK_PROPERTY_EXAMPLES=500 OXNACK_PROPERTY_STEPS=50 make test \\
-        PYTEST_ARGS="tests/lifecycle/test_interleavings.py --runxfail -p no:cacheprovider"
+        PYTEST_ARGS="tests/lifecycle/test_interleavings.py -p no:cacheprovider"
 
 Hypothesis prints the shortest failing sequence it found as Python to paste into a regression
 test (tests/lifecycle/test_interleaving_bugs.py replays each bug found that way).
 """
 import os
 
-import pytest
 from hypothesis import HealthCheck, Phase, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, \
     run_state_machine_as_test
@@ -124,9 +123,6 @@ class ServerLifecycle(RuleBasedStateMachine):
         assert not broken, "\n".join(broken)
 
 
-@pytest.mark.xfail(reason="issue 17: today's lifecycle breaks where flows meet (tests/lifecycle/"
-                          "test_interleaving_bugs.py has each bug found); remove this mark with the rewrite",
-                   strict=False)
 def test_no_interleaving_breaks_the_lifecycle(app, job_config):
     ServerLifecycle.context = (app, job_config)
     # The short run does not shrink: a failure is reported as found (shrinking takes minutes here).
