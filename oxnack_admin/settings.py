@@ -125,9 +125,15 @@ def load_config(app: Flask, overrides: dict | None = None) -> None:
     if overrides:
         app.config.update(overrides)
     app.config["SQLALCHEMY_DATABASE_URI"] = psycopg2_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     app.config["SESSION_COOKIE_SECURE"] = app.config["COOKIE_SECURE"]
     app.config.setdefault("RATELIMIT_STORAGE_URI", _limiter_storage(app.config["REDIS_URL"]))
     check_production_safety(app.config)
+
+
+def engine_options(config) -> dict:
+    """SQLALCHEMY_ENGINE_OPTIONS with pool_pre_ping from DATABASE_PRE_PING (unless the options set it)."""
+    return {"pool_pre_ping": config["DATABASE_PRE_PING"], **config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
 
 
 def psycopg2_url(url: str) -> str:
