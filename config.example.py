@@ -54,6 +54,8 @@ SUSPEND_GRACE_DAYS = 7  # a suspended server is terminated (wiped) this many day
 BILLING_CYCLE_CRON = "17 * * * *"  # when the scheduler runs the pass (UTC): hourly
 RENEWAL_AHEAD_MAX_DAYS = 30  # /renew_server refuses while date_stop is further off: a double click pays once
 LEGACY_DEFAULT_PAID_DAYS = 30  # an adopted server with no date of its own or its owner's runs this long
+LIFECYCLE_CLOCK_RATE = 1.0  # the lifecycle's "now" runs this many times faster than real time (the soak only; production refuses anything but 1)
+LIFECYCLE_CLOCK_EPOCH = 0.0  # Unix time from which a faster lifecycle clock runs ahead (every host of a soak shares it)
 
 # --- Catalogue ------------------------------------------------------------------
 COUNTRIES = ["russia"]  # countries offered on the rent page; pool VMs default to the first

@@ -160,6 +160,8 @@ def check_production_safety(config) -> None:
         missing.append("SECRET_KEY (still the default)")
     if not config["MAIL_RELAY_PASSWORD"]:
         missing.append("MAIL_RELAY_PASSWORD / OXNACK_MAIL_RELAY_PASSWORD (empty)")
+    if config.get("LIFECYCLE_CLOCK_RATE", 1) != 1:
+        missing.append("LIFECYCLE_CLOCK_RATE = 1 (a faster billing clock is for the soak)")
     if missing:
         raise ConfigurationError(
             "refusing to start in production; set: " + ", ".join(missing)
