@@ -125,9 +125,11 @@ def lifecycle_ran(db: str, passes_queued: int, enabled: bool) -> Result:
     name = "billing cycle ran under the faults, every wipe done or visibly failed"
     if not enabled:
         return Result(name, None, "skipped: feature absent")
+    # A customer's own renewal is not the cycle's: "renewed" counts the automatic ones only.
     events = dict(rows(db, """SELECT kind, count(*) FROM server_events
-                              WHERE kind IN ('reminded', 'renewed', 'suspended', 'unsuspended', 'terminated',
-                                             'wipe.done', 'wipe.failed') GROUP BY 1"""))
+                              WHERE kind IN ('reminded', 'suspended', 'unsuspended', 'terminated', 'wipe.done',
+                                             'wipe.failed') OR (kind = 'renewed' AND detail->>'source' = 'auto')
+                              GROUP BY 1"""))
     wipes = dict(rows(db, "SELECT state, count(*) FROM server_wipes GROUP BY 1"))
     unfinished = wipes.get("pending", 0) + wipes.get("running", 0)
     failed_unflagged = rows(db, """SELECT w.id FROM server_wipes w JOIN servers s ON s.id = w.server_id
