@@ -17,7 +17,8 @@ PROXY_FIX_X_FOR = 0  # reverse proxies in front whose X-Forwarded-For to trust (
 
 # --- Database -------------------------------------------------------------------
 SQLALCHEMY_DATABASE_URI = "postgresql://oxnack@127.0.0.1:5432/oxnack"  # env DATABASE_URL
-SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 10, "max_overflow": 10, "pool_recycle": 1800}  # pooled connections per process (no pre-ping: it costs a round trip per request)
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 10, "max_overflow": 10, "pool_recycle": 1800}  # pooled connections per process
+DATABASE_PRE_PING = True  # test each pooled connection on checkout (one round trip) so a PostgreSQL restart costs no 500s; the hot reads' pool reconnects once instead
 
 # --- Redis (jobs, codes, locks, rate limits) -----------------------------------
 REDIS_URL = "redis://127.0.0.1:6379/0"  # env REDIS_URL
@@ -54,6 +55,8 @@ BILLING_CYCLE_CRON = "17 * * * *"  # when the scheduler runs the pass (UTC): hou
 RENEWAL_AHEAD_MAX_DAYS = 30  # /renew_server refuses while date_stop is further off
 RENEWAL_REPEAT_HOURS = 24  # a renewal (customer's or staff's) this soon after the last one is a repeat: refused
 LEGACY_DEFAULT_PAID_DAYS = 30  # an adopted server with no date of its own or its owner's runs this long
+LIFECYCLE_CLOCK_RATE = 1.0  # the lifecycle's "now" runs this many times faster than real time (the soak only; production refuses anything but 1)
+LIFECYCLE_CLOCK_EPOCH = 0.0  # Unix time from which a faster lifecycle clock runs ahead (every host of a soak shares it)
 
 # --- Catalogue ------------------------------------------------------------------
 COUNTRIES = ["russia"]  # countries offered on the rent page; pool VMs default to the first

@@ -22,10 +22,9 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def register_json(app: Flask) -> None:
-    if app.config["JSON_ENCODER"] == "orjson":
-        from .web.json_provider import OrjsonProvider
+    from .web.json_provider import OrjsonProvider, StdlibProvider
 
-        app.json = OrjsonProvider(app)
+    app.json = OrjsonProvider(app) if app.config["JSON_ENCODER"] == "orjson" else StdlibProvider(app)
 
 
 def register_hot_reads(app: Flask) -> None:

@@ -51,11 +51,16 @@ class AutocommitEngine:
     (PostgreSQL PREPARE, sent with the first EXECUTE in the same round trip). Anything that
     must be atomic uses `db.session`. A pool of its own, because switching a pooled
     connection's isolation level costs psycopg2 a round trip each way.
+
+    No pre-ping here, whatever DATABASE_PRE_PING says: it would double the round trips of the
+    hottest reads. A statement that finds its connection gone (PostgreSQL restarted, or ended
+    the backend) runs once more on a new one instead, which these reads and touches allow.
     """
 
     def init_app(self, app: Flask) -> None:
         options = {**app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "isolation_level": "AUTOCOMMIT",
-                   "pool_reset_on_return": None}  # nothing to roll back between autocommit statements
+                   "pool_reset_on_return": None,  # nothing to roll back between autocommit statements
+                   "pool_pre_ping": False}
         app.extensions["autocommit_engine"] = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], **options)
 
     def connect(self) -> Connection:
@@ -86,17 +91,38 @@ class AutocommitEngine:
 
     @staticmethod
     def _on_raw_connection(work):
-        # A plain call, not a @contextmanager: its generator costs microseconds on every hot read.
         engine = current_app.extensions["autocommit_engine"]
-        connection = engine.raw_connection()
         try:
-            return work(engine, connection)
-        except Exception:
-            # The connection's state (prepared or not, still open) is unknown now: never reuse it.
-            connection.invalidate()
-            raise
-        finally:
-            connection.close()
+            return _attempt(engine, work)
+        except ConnectionLost as lost:
+            # The pool was emptied of connections as old as the lost one; a second loss is an
+            # outage, answered as any database error.
+            try:
+                return _attempt(engine, work)
+            except ConnectionLost as again:
+                raise again.__cause__ from lost.__cause__
+
+
+class ConnectionLost(Exception):
+    """The database connection was gone (PostgreSQL restarted or ended it); __cause__ is the driver's error."""
+
+
+def _attempt(engine, work):
+    # A plain call, not a @contextmanager: its generator costs microseconds on every hot read.
+    connection = engine.raw_connection()
+    try:
+        return work(engine, connection)
+    except Exception as error:
+        if engine.dialect.is_disconnect(error, connection.dbapi_connection, None):
+            # Every connection pooled before this one died is as dead (a restart ends them all):
+            # the pool replaces them at their next checkout, as SQLAlchemy's own Connection does.
+            engine.pool._invalidate(connection, error)
+            raise ConnectionLost() from error
+        # The connection's state (prepared or not, still open) is unknown now: never reuse it.
+        connection.invalidate()
+        raise
+    finally:
+        connection.close()
 
 
 def _announce(engine, cursor, statement: str, params: tuple) -> None:

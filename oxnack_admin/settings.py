@@ -124,6 +124,7 @@ def load_config(app: Flask, overrides: dict | None = None) -> None:
     if overrides:
         app.config.update(overrides)
     app.config["SQLALCHEMY_DATABASE_URI"] = psycopg2_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     app.config["SESSION_COOKIE_SECURE"] = app.config["COOKIE_SECURE"]
     app.config.setdefault("RATELIMIT_STORAGE_URI", _limiter_storage(app.config["REDIS_URL"]))
     check_production_safety(app.config)
@@ -141,6 +142,11 @@ def given_settings(app: Flask) -> dict:
     from_environment = {key for key in _defaults_keys() if f"OXNACK_{key}" in os.environ}
     from_environment |= {key for variable, key in ALIASES.items() if variable in os.environ}
     return {key: app.config[key] for key in set(from_file) | from_environment if key in app.config}
+
+
+def engine_options(config) -> dict:
+    """SQLALCHEMY_ENGINE_OPTIONS with pool_pre_ping from DATABASE_PRE_PING (unless the options set it)."""
+    return {"pool_pre_ping": config["DATABASE_PRE_PING"], **config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
 
 
 def psycopg2_url(url: str) -> str:
@@ -167,6 +173,8 @@ def check_production_safety(config) -> None:
         missing.append("SECRET_KEY (still the default)")
     if not config["MAIL_RELAY_PASSWORD"]:
         missing.append("MAIL_RELAY_PASSWORD / OXNACK_MAIL_RELAY_PASSWORD (empty)")
+    if config.get("LIFECYCLE_CLOCK_RATE", 1) != 1:
+        missing.append("LIFECYCLE_CLOCK_RATE = 1 (a faster billing clock is for the soak)")
     if missing:
         raise ConfigurationError(
             "refusing to start in production; set: " + ", ".join(missing)

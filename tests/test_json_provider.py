@@ -8,7 +8,7 @@ from uuid import UUID
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from oxnack_admin.web.json_provider import OrjsonProvider
+from oxnack_admin.web.json_provider import OrjsonProvider, StdlibProvider
 
 
 @dataclass
@@ -52,4 +52,4 @@ def test_the_app_uses_the_configured_encoder(database_url, redis_url):
 
     assert isinstance(create_app(make_test_config(database_url, redis_url)).json, OrjsonProvider)
     stdlib = create_app(make_test_config(database_url, redis_url, JSON_ENCODER="stdlib"))
-    assert type(stdlib.json) is DefaultJSONProvider
+    assert type(stdlib.json) is StdlibProvider and not isinstance(stdlib.json, OrjsonProvider)

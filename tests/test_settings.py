@@ -1,7 +1,8 @@
 import pytest
+from flask import Flask
 
 from oxnack_admin import create_app
-from oxnack_admin.settings import ConfigurationError
+from oxnack_admin.settings import ConfigurationError, load_config
 
 
 def production_app(monkeypatch, **environment):
@@ -87,6 +88,8 @@ def test_every_setting_can_be_set_from_the_environment(monkeypatch):
             environment[key] = ("{}", {})
         elif isinstance(default, str) and key not in UNTYPED_BY_TEST:
             environment[key] = ("from-env", "from-env")
+    # DATABASE_PRE_PING (flipped to "0" above) joins the engine options as pool_pre_ping.
+    environment["SQLALCHEMY_ENGINE_OPTIONS"] = ("{}", {"pool_pre_ping": False})
     app = production_app(monkeypatch, SECRET_KEY="s3cret-value", OXNACK_MAIL_RELAY_PASSWORD="relay",
                          **{f"OXNACK_{key}": raw for key, (raw, _) in environment.items()})
     wrong = {key: app.config[key] for key, (_, expected) in environment.items() if app.config[key] != expected}
@@ -101,3 +104,14 @@ def test_list_settings_take_typed_csv_and_a_malformed_value_names_its_variable(m
     with pytest.raises(ConfigurationError, match="OXNACK_SMTP_PORT: expected an integer"):
         production_app(monkeypatch, SECRET_KEY="s3cret-value", OXNACK_MAIL_RELAY_PASSWORD="relay",
                        OXNACK_SMTP_PORT="five")
+
+
+@pytest.mark.parametrize("setting, options, expected", [
+    (True, {"pool_size": 3}, {"pool_size": 3, "pool_pre_ping": True}),
+    (False, {"pool_size": 3}, {"pool_size": 3, "pool_pre_ping": False}),
+    (False, {"pool_pre_ping": True}, {"pool_pre_ping": True}),  # options that say it themselves win
+])
+def test_database_pre_ping_reaches_the_engine_options(setting, options, expected):
+    app = Flask(__name__)
+    load_config(app, {"OXNACK_ENV": "development", "DATABASE_PRE_PING": setting, "SQLALCHEMY_ENGINE_OPTIONS": options})
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == expected

@@ -13,6 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.soak import checks, report
+from bench.soak.billing import BillingDriver
 from bench.soak.faults import OUTAGE_KINDS, Injector
 from bench.soak.hosts import unexpected_exits
 from bench.soak.load import Load
@@ -74,11 +75,15 @@ def soak(rig: Rig, options) -> int:
     load.max_servers = 2 if options.short else 3  # the short run's backlog must settle in its drain
     rig.load = load
     injector = Injector(rig, options.seed, options.duration, options.short)
+    billing = BillingDriver(rig, options.short)
     load.start()
     injector.start()
+    if features.get("lifecycle"):
+        billing.start()
     churn_proxies(rig, load, options)
     load.join(grace=60)
     injector.join(timeout=120)
+    billing.join(timeout=10)
     duration = load.metrics.now()
     drained = settle(rig, 35 if options.short else 120)
     injector.wait_recoveries(timeout=5)
@@ -88,7 +93,7 @@ def soak(rig: Rig, options) -> int:
 
     windows = [f.window for f in injector.faults if f.kind in OUTAGE_KINDS]
     samples = list(load.metrics.samples)
-    results = invariants(rig, load, samples, windows)
+    results = invariants(rig, load, samples, windows, billing)
     print()
     print(report.figures(samples, duration, windows, injector.faults, rig.network.mode,
                          ", ".join(f"{h.name}={rig.network.address(h.name)}" for h in rig.hosts)))
@@ -139,7 +144,7 @@ def diagnose(rig: Rig) -> None:
         log.info("unsettled run %s", row)
 
 
-def invariants(rig: Rig, load: Load, samples, windows) -> list:
+def invariants(rig: Rig, load: Load, samples, windows, billing: BillingDriver) -> list:
     db = rig.database_url
     owned, proxy_orders = checks.customers_view(rig.app_urls[0], load.ledger.customers,
                                                 bool(rig.features.get("proxies")))
@@ -155,6 +160,7 @@ def invariants(rig: Rig, load: Load, samples, windows) -> list:
         checks.proxies_once(proxy_orders, bool(rig.features.get("proxies"))),
         checks.mail_delivered(db, rig.sink),
         checks.jobs_accounted(rig.redis_url, rig.settled()),
+        checks.lifecycle_ran(db, billing.queued, bool(rig.features.get("lifecycle"))),
         checks.Result("no 5xx outside the injected outage windows", not outside,
                       f"{len(outside)} outside; first: {[(round(s.at, 1), s.endpoint, s.status) for s in outside[:4]]}"),
         checks.Result("every host stayed up unless killed", not exits, "; ".join(exits) or "none died by itself"),

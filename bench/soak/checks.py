@@ -120,6 +120,26 @@ def mail_delivered(db: str, sink) -> Result:
     return Result("every queued mail sent or visibly failed", not queued and not twice, detail)
 
 
+def lifecycle_ran(db: str, passes_queued: int, enabled: bool) -> Result:
+    """The fast billing clock moved servers on (bench/soak/billing.py) and every wipe ended."""
+    name = "billing cycle ran under the faults, every wipe done or visibly failed"
+    if not enabled:
+        return Result(name, None, "skipped: feature absent")
+    # A customer's own renewal is not the cycle's: "renewed" counts the automatic ones only.
+    events = dict(rows(db, """SELECT kind, count(*) FROM server_events
+                              WHERE kind IN ('reminded', 'suspended', 'unsuspended', 'terminated', 'wipe.done',
+                                             'wipe.failed') OR (kind = 'renewed' AND detail->>'source' = 'auto')
+                              GROUP BY 1"""))
+    wipes = dict(rows(db, "SELECT state, count(*) FROM server_wipes GROUP BY 1"))
+    unfinished = wipes.get("pending", 0) + wipes.get("running", 0)
+    failed_unflagged = rows(db, """SELECT w.id FROM server_wipes w JOIN servers s ON s.id = w.server_id
+                                   WHERE w.state = 'failed' AND s.attention IS NULL""")
+    moved = events.get("renewed", 0) + events.get("suspended", 0)
+    detail = f"{passes_queued} passes queued; " + ", ".join(f"{k} {v}" for k, v in sorted(events.items())) + \
+        f"; wipes {dict(sorted(wipes.items()))}, failed without a flag {[r[0] for r in failed_unflagged]}"
+    return Result(name, moved > 0 and not unfinished and not failed_unflagged, detail)
+
+
 def jobs_accounted(redis_url: str, settled: bool) -> Result:
     """Every job finished, failed (visible), waiting, or on a live worker; one a killed worker held
     counts only if its work is settled anyway (the sweep queued it again)."""

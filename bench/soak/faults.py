@@ -13,7 +13,8 @@ SHORT_KINDS = ["kill_worker", "proxmox_5xx", "restart_redis", "pfsense_down", "r
 # Faults that take a dependency of the app itself away: answers in their window may be 5xx.
 OUTAGE_KINDS = {"restart_redis", "restart_postgres"}
 RECOVERY_CAP = 90.0
-STALE_POOL_GRACE = 10.0  # seconds after PostgreSQL is back in which a pooled dead connection may still surface
+IN_FLIGHT = 3.0  # seconds after recovery in which a request sent during the outage may still come back
+AFTER_RECOVERY = 15.0  # how long after PostgreSQL is back the report counts 5xx (none is expected)
 
 
 @dataclass
@@ -27,12 +28,15 @@ class Fault:
     skipped: bool = False
 
     @property
+    def recovered_at(self) -> float:
+        return (self.ended or self.started) + (self.recovered_after if self.recovered_after is not None else 30)
+
+    @property
     def window(self) -> tuple[float, float]:
-        end = (self.ended or self.started) + (self.recovered_after if self.recovered_after is not None else 30)
-        # In-flight requests finish just after; after a PostgreSQL restart each app process's pools
-        # still hold dead connections, and the first request to draw one answers 500 (the pool then
-        # recycles the rest): SQLALCHEMY_ENGINE_OPTIONS has no pre-ping, see the README.
-        return self.started, end + (3.0 + STALE_POOL_GRACE if self.kind == "restart_postgres" else 3.0)
+        # From the fault until the app answered health again, plus requests still in flight. Dead
+        # pooled connections no longer add seconds after a PostgreSQL restart: both pools replace
+        # them (DATABASE_PRE_PING; the autocommit pool reconnects once).
+        return self.started, self.recovered_at + IN_FLIGHT
 
 
 class Injector:

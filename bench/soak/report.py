@@ -73,7 +73,26 @@ def figures(samples, duration: float, windows, faults, mode: str, hosts: str) ->
         fault_lines.append([f"{f.started:.1f}", f.kind, f.target, held, recovered,
                             "skipped" if f.skipped else ("yes" if f.recovered_after is not None else "NO"), f.note])
     out.append(table(["at s", "fault", "target", "held s", "recovered after s", "survived", "note"], fault_lines))
+    out.append(outage_lines(samples, faults))
     return "\n\n".join(out)
+
+
+def outage_lines(samples, faults) -> str:
+    """Each outage: its window's length, 5xx in it, and 5xx in the seconds after the app was healthy again."""
+    from .faults import AFTER_RECOVERY, OUTAGE_KINDS
+
+    lines = []
+    for f in faults:
+        if f.kind not in OUTAGE_KINDS:
+            continue
+        start, end = f.window
+        inside = sum(1 for s in samples if s.status >= 500 and not expected_5xx(s) and start <= s.at <= end)
+        after = sum(1 for s in samples if s.status >= 500 and not expected_5xx(s)
+                    and f.recovered_at < s.at <= f.recovered_at + AFTER_RECOVERY)
+        lines.append([f.kind, f"{(f.ended or f.started) - f.started:.1f}", f"{end - start:.1f}", inside,
+                      after])
+    return table(["outage", "down s", "window s", "5xx in window", f"5xx <= {AFTER_RECOVERY:.0f} s after healthy"],
+                 lines)
 
 
 def invariants(results) -> str:

@@ -14,6 +14,7 @@ import psycopg2
 import redis as redis_lib
 import requests
 
+from .billing import clock_settings
 from .gateways import PlategaFake, ProxyUpstreamFake
 from .hosts import Host, Network
 from .infra import MailSink, Postgres, Redis, free_port, wait_until
@@ -127,7 +128,7 @@ class Rig:
         addresses = [infra] + (["127.0.0.1"] if infra != "127.0.0.1" else [])
         self.postgres = Postgres(run_dir / "postgres", addresses, free_port())
         self.redis = Redis(run_dir / "redis", addresses, free_port())
-        self.settings = dict(SETTINGS)
+        self.settings = dict(SETTINGS, **clock_settings(short))
         self.merchant_id, self.merchant_secret = "soak-merchant", secrets.token_hex(16)
         self.socks_token = secrets.token_hex(16)
         self.hosts: list[Host] = []
@@ -307,11 +308,12 @@ class Rig:
                 self._scalar("SELECT COALESCE(max(id), 0) FROM mail_messages"))
 
     def settled(self, marker: tuple[int, int] | None = None) -> bool:
-        """Every run and mail up to `marker` (all, without one) is final: the backlog is worked off."""
+        """Every run and mail up to `marker` (all, without one; every wipe then too) is final: the backlog is worked off."""
         runs, mails = marker or (2 ** 31 - 1, 2 ** 31 - 1)
+        wipes = "" if marker else " + (SELECT count(*) FROM server_wipes WHERE state IN ('pending', 'running'))"
         return self._scalar("SELECT (SELECT count(*) FROM provisioning_runs WHERE state IN ('pending', 'running') "
-                            "AND id <= %s) + (SELECT count(*) FROM mail_messages WHERE state = 'queued' AND id <= %s)",
-                            runs, mails) == 0
+                            "AND id <= %s) + (SELECT count(*) FROM mail_messages WHERE state = 'queued' AND id <= %s)"
+                            + wipes, runs, mails) == 0
 
     def vm_ids_to_lock(self, rng, count: int) -> list[int]:
         connection = psycopg2.connect(self.database_url, connect_timeout=2)

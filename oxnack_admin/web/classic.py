@@ -1,12 +1,18 @@
 """What every classic JSON blueprint shares: its error shape, strict bodies, the customer session, limits.
 
 The legacy site and callers check JSON fields, never HTML: each blueprint answers every error
-(its own, and Flask's 400/401/404/405/413/429/500) in one legacy shape.
+(its own, and Flask's 400/401/404/403/405/413/429/500) in one legacy shape.
+
+No CSRF token (the site sends none) and bodies of any Content-Type, text/plain included, which a
+page of any origin may POST without a preflight; SameSite=Strict does not stop a sibling
+subdomain. So a state-changing call whose Origin header names a site outside CORS_ORIGINS is
+refused (403) before its view runs. No Origin (curl, servers) is allowed: browsers always send one
+on such cross-origin calls. Views no cookie authenticates opt out with `any_origin`.
 """
 from collections.abc import Callable
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+from werkzeug.exceptions import Forbidden, HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from ..extensions import csrf, db, limiter
 from .request_hooks import has_header
@@ -17,6 +23,7 @@ from oxnack_admin.services.accounts.customers import is_storable
 ErrorShape = Callable[[str], dict]
 VARY_BY_ORIGIN = ("Vary", "Origin")
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 GENERIC_MESSAGES = {400: "bad request", 401: "unauthorized", 403: "forbidden", 404: "not found",
                     405: "method not allowed", 413: "request body too large", 429: "too many requests",
                     500: "server error"}
@@ -48,13 +55,16 @@ class ClassicError(Exception):
 class ClassicBlueprint(Blueprint):
     """A blueprint whose errors are JSON in one shape; CSRF-exempt (the legacy site sends no token)."""
 
-    def __init__(self, name: str, import_name: str, *, shape: ErrorShape, messages: dict[int, str] | None = None):
+    def __init__(self, name: str, import_name: str, *, shape: ErrorShape, messages: dict[int, str] | None = None,
+                 check_origin: bool = True):
         super().__init__(name, import_name)
         self.shape = shape
         self.messages = {**GENERIC_MESSAGES, **(messages or {})}
         self.register_error_handler(ClassicError, self._answer_classic_error)
         self.register_error_handler(HTTPException, self._answer_http_error)
         self.before_request(_refuse_oversized_body)
+        if check_origin:
+            self.before_request(refuse_foreign_origin)
         self.after_request(_vary_by_origin)
         csrf.exempt(self)
 
@@ -93,6 +103,29 @@ def _refuse_oversized_body() -> None:
         raise RequestEntityTooLarge()
 
 
+def any_origin(view):
+    """Mark a view no browser cookie authenticates (server callbacks, staff tokens): any Origin may call it."""
+    view.checks_origin = False
+    return view
+
+
+def checks_origin(view) -> bool:
+    """Does refuse_foreign_origin guard this view's state-changing calls?"""
+    return getattr(view, "checks_origin", True)
+
+
+def refuse_foreign_origin() -> None:
+    # Named so blueprints/hot_reads.py knows the hook: it applies the same rule itself.
+    if request.method in STATE_CHANGING and checks_origin(current_app.view_functions.get(request.endpoint)) \
+            and not origin_allowed(request.environ):
+        raise Forbidden()
+
+
+def origin_allowed(environ: dict) -> bool:
+    """No Origin header, or one of CORS_ORIGINS (compared as the CORS headers compare it)."""
+    return current_app.extensions["cors_headers"].allows(environ)
+
+
 def _vary_by_origin(response: Response) -> Response:
     # CORS headers depend on Origin; flask-cors only says so when several origins are configured.
     if has_header(response.headers, "Vary"):
@@ -103,6 +136,7 @@ def _vary_by_origin(response: Response) -> Response:
 
 
 def _refuse_method(allowed: list[str]):
+    @any_origin  # it changes nothing: a wrong method is 405 whoever calls
     def refuse_method(**_):
         raise MethodNotAllowed(valid_methods=[*allowed, "OPTIONS"])
 

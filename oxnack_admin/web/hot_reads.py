@@ -28,7 +28,7 @@ from oxnack_admin.services.accounts import sessions
 from oxnack_admin.services.money import promocodes
 from oxnack_admin.services.orders import customer_servers
 from oxnack_admin.blueprints import account, orders
-from .classic import VARY_BY_ORIGIN, ClassicError
+from .classic import STATE_CHANGING, VARY_BY_ORIGIN, ClassicError, checks_origin
 from oxnack_admin.blueprints.orders import bodies
 
 log = logging.getLogger(__name__)
@@ -40,9 +40,10 @@ Read = Callable[[Flask, dict], Answer]
 
 # What the app's and these blueprints' request hooks do to a hot read's answer is what
 # HotReads adds itself (CSRF: exempt blueprints; the size check: no body or a small one; the
-# limiter's hooks: no limit was met). A hook not in this list turns the hot reads off.
-KNOWN_HOOKS = {"csrf_protect", "_refuse_oversized_body", "_vary_by_origin", "add_cors_headers", "echo_request_id",
-               "run_if_a_limit_was_checked"}
+# limiter's hooks: no limit was met; the Origin check: HotReads leaves a refused call to Flask).
+# A hook not in this list turns the hot reads off.
+KNOWN_HOOKS = {"csrf_protect", "_refuse_oversized_body", "refuse_foreign_origin", "_vary_by_origin",
+               "add_cors_headers", "echo_request_id", "run_if_a_limit_was_checked"}
 
 
 def register_hot_reads(app: Flask) -> None:
@@ -74,10 +75,14 @@ class HotReads:
     def __init__(self, app: Flask, next_app, reads: dict[tuple[str, str], Read]):
         self.app, self.next_app, self.reads = app, next_app, reads
         self.cors_headers = app.extensions["cors_headers"]
+        # Reads whose view refuses a foreign Origin (none today: /calc_price changes nothing).
+        self.origin_checked = {key for key in reads if key[0] in STATE_CHANGING
+                               and checks_origin(app.view_functions[_endpoint(app, *key)])}
 
     def __call__(self, environ, start_response):
-        read = self.reads.get((environ["REQUEST_METHOD"], environ.get("PATH_INFO")))
-        if read is None:
+        key = (environ["REQUEST_METHOD"], environ.get("PATH_INFO"))
+        read = self.reads.get(key)
+        if read is None or (key in self.origin_checked and not self.cors_headers.allows(environ)):
             return self.next_app(environ, start_response)
         try:
             answer = read(self.app, environ)

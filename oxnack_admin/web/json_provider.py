@@ -3,7 +3,8 @@
 Same keys in the same (sorted) order, Decimal as a string, dates as HTTP dates, dataclasses as
 objects, as Flask's DefaultJSONProvider does. Anything orjson refuses (an integer beyond 64
 bits, say) falls back to Flask's encoder. Request bodies are still parsed by the standard
-library, whose leniency (NaN, huge integers) the endpoints' validation was written against.
+library, whose leniency (NaN, huge integers) the endpoints' validation was written against;
+both providers refuse a body nested too deep for it as they refuse any malformed body.
 """
 import orjson
 from flask.json.provider import DefaultJSONProvider, _default as _fallback
@@ -13,7 +14,19 @@ OPTIONS = (orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROU
            | orjson.OPT_PASSTHROUGH_DATACLASS)
 
 
-class OrjsonProvider(DefaultJSONProvider):
+class StdlibProvider(DefaultJSONProvider):
+    """Flask's own provider, except that a body nested deeper than Python recurses is malformed JSON."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            # A ValueError is what request.get_json(silent=True) and every caller already treat as
+            # "not JSON"; a RecursionError went through them all and answered 500.
+            raise ValueError("JSON nested too deeply") from None
+
+
+class OrjsonProvider(StdlibProvider):
     def dumps(self, obj, **kwargs) -> str:
         if kwargs:
             return super().dumps(obj, **kwargs)

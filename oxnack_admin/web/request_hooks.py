@@ -113,6 +113,11 @@ class CorsHeaders:
             if self.vary:
                 self.no_origin.append(("Vary", "Origin"))
 
+    def allows(self, environ: dict) -> bool:
+        """May this request change state: no Origin header (not a browser's cross-origin call), or one configured?"""
+        origin = environ.get("HTTP_ORIGIN")
+        return not origin or origin.casefold() in self.by_origin
+
     def __call__(self, environ: dict) -> list[tuple[str, str]]:
         origin = environ.get("HTTP_ORIGIN")
         if not origin:

@@ -9,7 +9,7 @@ from flask import g, jsonify, request
 
 from ..models.enums import StaffRole
 from oxnack_admin.services.staff import api_tokens
-from .classic import status_error
+from .classic import any_origin, status_error
 
 
 def _refuse(status: int, message: str):
@@ -37,7 +37,7 @@ def staff_token_required(min_role: StaffRole | str = StaffRole.ADMIN):
             return view(*args, **kwargs)
 
         wrapped.required_token_role = needed
-        return wrapped
+        return any_origin(wrapped)  # the bearer token authenticates; a cross-site page cannot send it
 
     return decorator
 

@@ -16,3 +16,4 @@ def test_short_soak_holds_every_invariant(tmp_path):
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
     assert "every invariant holds" in done.stdout
     assert "restart_redis" in done.stdout and "kill_worker" in done.stdout
+    assert "billing cycle ran under the faults" in done.stdout  # renewals, suspensions, wipes under the faults

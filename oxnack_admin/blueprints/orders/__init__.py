@@ -10,7 +10,7 @@ from oxnack_admin.services.fleet import power
 from oxnack_admin.services.lifecycle import renewal
 from oxnack_admin.services.money import pricing, promocodes
 from oxnack_admin.services.money.ledger import as_json_number
-from ...web.classic import ClassicBlueprint, ClassicError, json_object, rate_limited, require_customer, \
+from ...web.classic import ClassicBlueprint, ClassicError, any_origin, json_object, rate_limited, require_customer, \
     require_customer_record, signed_in_account, status_error
 from ...web.settings_answers import SettingsAnswer
 from . import bodies
@@ -74,6 +74,7 @@ def parameters():
 
 
 @bp.post("/calc_price")
+@any_origin  # a quote: it changes nothing and needs no session
 def calc_price():
     shape, promo = bodies.quote_from(json_object())
     return PRICES.response(shape, promocodes.discount_for(promo))
