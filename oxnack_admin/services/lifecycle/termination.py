@@ -8,7 +8,7 @@ not done. While a wipe runs the row is sold to nobody and offered to nobody (bus
 a wipe that fails for good flags the row (`attention`) until staff retry it.
 """
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from sqlalchemy import select
@@ -99,14 +99,15 @@ def retry_wipe(wipe_id: int, staff) -> ServerWipe:
 def resume_stuck_wipes(older_than_minutes: float | None = None) -> list[int]:
     """Queue again every unfinished wipe untouched for a while (its worker died or its job was lost)."""
     minutes = current_app.config["PROVISIONING_STUCK_MINUTES"] if older_than_minutes is None else older_than_minutes
-    cutoff = clock.now() - timedelta(minutes=minutes)
+    real_now = datetime.now(timezone.utc)  # stuck is about real time (updated_at), not the rental's clock
+    cutoff = real_now - timedelta(minutes=minutes)
     stuck = list(db.session.scalars(select(ServerWipe).where(
         ServerWipe.state.in_([RunState.PENDING, RunState.RUNNING]), ServerWipe.updated_at <= cutoff)))
     for wipe in stuck:
         log.warning("wipe %s looks stuck; queueing it again", wipe.id)
         # Touched, so the next sweeps give the job queued now its time (behind a long queue every
         # pass queued the same wipe again: the snowball the soak found for runs).
-        wipe.updated_at = clock.now()
+        wipe.updated_at = real_now
         queueing.enqueue_after_commit(queueing.PROVISIONING, JOB, wipe.id, **queueing.provisioning_job_options())
     db.session.commit()
     return [wipe.id for wipe in stuck]

@@ -11,7 +11,7 @@ the pool is empty, and never holds a pool VM locked while waiting on their own b
 """
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from decimal import Decimal
 
 from flask import current_app
@@ -22,6 +22,7 @@ from oxnack_admin.models import ProvisioningRun, Server, Transaction, User
 from oxnack_admin.models.enums import TransactionType
 from oxnack_admin.services.fleet import states
 from oxnack_admin.services.fleet.states import Actor, Event
+from oxnack_admin.services.lifecycle import clock
 from oxnack_admin.services.money import ledger, pricing, promocodes
 from oxnack_admin.services.orders import catalogue
 from oxnack_admin.services.provisioning import runs as provisioning_runs
@@ -133,7 +134,7 @@ def new_mac() -> str:
 
 
 def _sell(server: Server, user: User, order: Order) -> None:
-    now = datetime.now(timezone.utc)
+    now = clock.now()  # the rental's clock: the billing cycle reads the period end with it
     states.move(server, Event.SELL, Actor.CUSTOMER)
     server.busy = True
     server.username = user.username

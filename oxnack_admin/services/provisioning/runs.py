@@ -21,6 +21,7 @@ from oxnack_admin.models.enums import PROVISIONING_STEPS, RunState, TransactionT
 from oxnack_admin.services.fleet import states, vm_locks
 from oxnack_admin.services.fleet.release import return_to_pool
 from oxnack_admin.services.fleet.states import Actor, Event
+from oxnack_admin.services.lifecycle import clock
 from oxnack_admin.services.mail import mail
 from oxnack_admin.services.money import ledger
 from oxnack_admin.services.ops import advisory_locks, queueing
@@ -286,7 +287,7 @@ def _reclaim(run: ProvisioningRun, actor) -> None:
         states.move(server, Event.SELL, Actor.STAFF)
         server.busy, server.username = True, user.username
         server.discription = f"promocode: {run.promo}" if run.promo else None
-        server.rented_at = _now()
+        server.rented_at = clock.now()
         server.paid_until = server.rented_at + timedelta(days=current_app.config["RENTAL_DAYS"])
         server.auto_renew, server.reminded_days = True, None
     if run.refund_transaction_id is not None:
