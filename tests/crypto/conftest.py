@@ -10,6 +10,8 @@ from oxnack_admin.models.enums import TransactionStatus, TransactionType
 from oxnack_admin.services.crypto import watcher
 from oxnack_admin.simulator.bsc_node import BscNodeSimulator
 from tests.crypto.test_derivation import account
+from tests.jobs.conftest import job_config, pfsense, pool, proxmox, smtp, work  # noqa: F401  (the resume test's)
+from tests.lifecycle.conftest import sold, templates  # noqa: F401
 from tests.support.config import config_overrides
 from tests.support.customers import login_cookie
 from tests.support.factories import make_user
