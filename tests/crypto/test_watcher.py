@@ -2,6 +2,7 @@
 import threading
 from decimal import Decimal
 
+from jobs.worker import build_scheduler
 from oxnack_admin.extensions import db
 from oxnack_admin.models import CryptoInvoice, CryptoTransfer
 from oxnack_admin.services.crypto import node as crypto_node
@@ -144,3 +145,10 @@ def test_bnb_balance_increases_are_credited_once_each(chain, open_crypto, custom
     watch()
     assert credits_of(customer.id) == [Decimal("244.00"), Decimal("366.00")]
     assert db.session.get(CryptoInvoice, invoice.id).state == "paid"
+
+
+def test_the_scheduler_runs_the_watcher_every_poll_interval_only_when_a_node_is_configured(app, chain):
+    chain.set_config(CRYPTO_POLL_SECONDS=7)
+    assert {job.func_name: job for job in build_scheduler(app).get_jobs()}["jobs.crypto.watch_chain"].interval == 7
+    chain.set_config(CRYPTO_RPC_URL="")
+    assert "jobs.crypto.watch_chain" not in {job.func_name for job in build_scheduler(app).get_jobs()}
