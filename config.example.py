@@ -163,3 +163,19 @@ UPLOAD_FOLDER = "instance/uploads"  # market images are stored here and served u
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # largest market image upload
 SIMULATED_SYSTEMS = []  # set by `make run`: the remote systems it stands in for (hypervisor, platega, socks_upstream); the banner names them
 MEDIA_URL_BASE = ""  # public base of /media links stored in image_link (e.g. https://api.oxnack.example); empty: the console's host
+
+# --- Crypto top-ups (USDT and BNB on BNB Smart Chain, watch-only) --------------------
+CRYPTO_RPC_URL = ""  # a BNB Smart Chain JSON-RPC node serving eth_getLogs; empty: crypto top-ups are off (503)
+CRYPTO_CHAIN_ID = 56  # eth_chainId must answer this or nothing is credited (56 = BSC mainnet)
+CRYPTO_XPUB = ""  # account xpub of m/44'/60'/0'; deposit address i is .../0/i. An xprv anywhere refuses to start
+CRYPTO_USDT_CONTRACT = "0x55d398326f99059fF775485246999027B3197955"  # BSC-USD (USDT); decimals() is read from the chain
+CRYPTO_CONFIRMATIONS = 3  # a block counts when head - number + 1 >= this
+CRYPTO_RATE_URL = ""  # GET -> {"USDT": 92.5, "BNB": 61000.0} roubles per unit; empty: crypto top-ups answer 503
+CRYPTO_RATE_MINUTES = 15  # the quoted amount (and its rate) holds this long; the invoice expires then
+CRYPTO_WATCH_HOURS = 24  # what reaches an address this long after expiry is still credited (at the current rate)
+CRYPTO_POLL_SECONDS = 15  # how often the scheduler runs the watcher
+CRYPTO_RPC_TIMEOUT = 10  # seconds per JSON-RPC call
+CRYPTO_RPC_RETRIES = 2  # extra tries of a call that failed transiently (connect error, timeout, 5xx, 429)
+CRYPTO_RPC_RETRY_BACKOFF = 0.3  # seconds before the first retry, doubled for each next one
+CRYPTO_MAX_BLOCK_RANGE = 5000  # blocks per eth_getLogs at most (a -32005 answer halves it for that call)
+CRYPTO_RATE_TIMEOUT = 5  # seconds per rate source call

@@ -15,7 +15,7 @@ from rq.cron import CronScheduler
 from oxnack_admin.extensions import db
 from oxnack_admin.services.ops import queueing
 
-from . import lifecycle, maintenance, payments, proxies
+from . import crypto, lifecycle, maintenance, payments, proxies
 
 log = logging.getLogger(__name__)
 
@@ -93,4 +93,7 @@ def build_scheduler(app: Flask) -> CronScheduler:
     scheduler.register(lifecycle.billing_cycle, queue_name=queueing.DEFAULT, cron=app.config["BILLING_CYCLE_CRON"])
     scheduler.register(proxies.sync_inventory, queue_name=queueing.DEFAULT,
                        interval=int(app.config["SOCKS_SYNC_INTERVAL_MINUTES"]) * 60)
+    if app.config.get("CRYPTO_RPC_URL"):  # the watcher never runs twice at once: it holds an advisory lock
+        scheduler.register(crypto.watch_chain, queue_name=queueing.DEFAULT,
+                           interval=int(app.config["CRYPTO_POLL_SECONDS"]))
     return scheduler

@@ -128,6 +128,7 @@ def load_config(app: Flask, overrides: dict | None = None) -> None:
     app.config["SESSION_COOKIE_SECURE"] = app.config["COOKIE_SECURE"]
     app.config.setdefault("RATELIMIT_STORAGE_URI", _limiter_storage(app.config["REDIS_URL"]))
     check_production_safety(app.config)
+    refuse_private_keys(app.config)
 
 
 def instance_file(app: Flask) -> str:
@@ -162,6 +163,30 @@ def _limiter_storage(redis_url: str) -> str:
     if redis_url.startswith("unix://"):
         return "redis+unix://" + redis_url[len("unix://"):]
     return redis_url
+
+
+# Base58 extended private keys of every common flavour (xprv, tprv, yprv, zprv, ...): 111 characters.
+PRIVATE_EXTENDED_KEY = re.compile(r"(?<![1-9A-HJ-NP-Za-km-z])[xtyzuvYZUV]prv[1-9A-HJ-NP-Za-km-z]{100,112}")
+
+
+def holds_private_key(value) -> bool:
+    """Whether a setting's value (text, or a list/dict of them) carries an extended private key."""
+    if isinstance(value, str):
+        return bool(PRIVATE_EXTENDED_KEY.search(value))
+    if isinstance(value, dict):
+        return any(holds_private_key(item) for item in (*value.keys(), *value.values()))
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(holds_private_key(item) for item in value)
+    return False
+
+
+def refuse_private_keys(config) -> None:
+    """Crypto top-ups are watch-only: a key that can spend must never reach the server, in any setting."""
+    found = sorted(key for key, value in config.items() if key.isupper() and holds_private_key(value))
+    if found:
+        raise ConfigurationError(
+            f"refusing to start: {', '.join(found)} holds an extended PRIVATE key (xprv); the server takes "
+            "only the account xpub of m/44'/60'/0' (CRYPTO_XPUB). Remove it and keep the private key offline")
 
 
 def check_production_safety(config) -> None:

@@ -21,7 +21,8 @@ from tests.support.servers import fresh_database
 DEMO_CUSTOMER = {"mail": "demo@oxnack.local", "passwd": "DemoPass1"}
 BANNERS = {"hypervisor": "Proxmox and pfSense are loopback stand-ins",
            "platega": "The payment gateway is a simulated Platega",
-           "socks_upstream": "The proxy upstream is simulated"}
+           "socks_upstream": "The proxy upstream is simulated",
+           "bsc": "The BNB Smart Chain node and its rates are simulated"}
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +71,9 @@ def test_configured_gateway_and_upstream_are_used_and_only_the_hypervisor_is_sim
                   OXNACK_PLATEGA_URL=gateway.url, OXNACK_PLATEGA_MERCHANT_ID="operators-merchant",
                   OXNACK_PLATEGA_SECRET="operators-secret",
                   OXNACK_SOCKS_API_URL=upstream.api_url, OXNACK_SOCKS_API_TOKEN="operators-socks-token") as running:
-        assert running.logged("simulated systems:") == "Proxmox and pfSense"
+        assert running.logged("simulated systems:") == "Proxmox and pfSense, the BNB Smart Chain node"
         assert "Platega" in running.logged("configured systems, used as given:")
-        assert "Oxnack Admin is up (simulated: Proxmox and pfSense;" in running.log()
+        assert "Oxnack Admin is up (simulated: Proxmox and pfSense, the BNB Smart Chain node;" in running.log()
         shown = banner(running)
         assert BANNERS["hypervisor"] in shown
         assert BANNERS["platega"] not in shown and BANNERS["socks_upstream"] not in shown
@@ -99,15 +100,28 @@ def test_configured_gateway_and_upstream_are_used_and_only_the_hypervisor_is_sim
 def test_with_nothing_configured_every_remote_system_is_simulated_and_named(
         tmp_path, make_run_database, make_run_redis):
     with make_run(tmp_path, make_run_database, make_run_redis) as running:
-        assert running.logged("simulated systems:") == "Proxmox and pfSense, Platega, the proxy upstream"
+        assert running.logged("simulated systems:") == ("Proxmox and pfSense, Platega, the proxy upstream, "
+                                                        "the BNB Smart Chain node")
         assert "configured systems" not in running.log()
         shown = banner(running)
         assert all(sentence in shown for sentence in BANNERS.values()), shown
 
         simulated_platega = re.search(r"simulated Platega at (http://\S+):", running.log()).group(1)
-        topup = signed_in(running).post(f"{running.url}/create_invoice", json={"amount": 500}, timeout=30)
+        customer = signed_in(running)
+        topup = customer.post(f"{running.url}/create_invoice", json={"amount": 500}, timeout=30)
         assert topup.status_code == 201, topup.text
         assert topup.json()["redirect"].startswith(simulated_platega)
+
+        # A crypto top-up paid on the simulated chain's page is credited once its block is confirmed.
+        chain = re.search(r"BNB Smart Chain node at (http://\S+) ", running.log()).group(1)
+        crypto = customer.post(f"{running.url}/create_crypto_invoice", json={"amount": 925, "asset": "USDT"}, timeout=30)
+        assert crypto.status_code == 201, crypto.text
+        paid = requests.post(f"{chain}/pay", data={"to": crypto.json()["address"], "asset": "USDT", "amount": "10"},
+                             allow_redirects=False, timeout=10)
+        assert paid.status_code == 303
+        invoice_url = f"{running.url}/crypto_invoice?invoice_id={crypto.json()['invoice_id']}"
+        wait_until(lambda: customer.get(invoice_url, timeout=10).json()["credited"] == "925.00", None, running,
+                   "the crypto top-up to be credited", timeout=120)
 
 
 def operator_app(monkeypatch, tmp_path, instance: str = "", **environment: str):
@@ -130,17 +144,17 @@ def test_a_system_named_in_the_instance_config_file_is_configured_as_one_named_i
         monkeypatch, tmp_path):
     app = operator_app(monkeypatch, tmp_path, 'PLATEGA_URL = "https://pay.example"\nHYPERVISOR = "simulator"\n',
                        OXNACK_SOCKS_API_URL="https://proxies.example/api/v1/authorized")
-    assert simulated_keys(app) == ["hypervisor"]
+    assert simulated_keys(app) == ["hypervisor", "bsc"]
 
 
 def test_the_environment_names_the_real_hypervisor_over_the_files_simulator(monkeypatch, tmp_path):
     app = operator_app(monkeypatch, tmp_path, 'HYPERVISOR = "simulator"\n', OXNACK_HYPERVISOR="proxmox")
-    assert simulated_keys(app) == ["platega", "socks_upstream"]
+    assert simulated_keys(app) == ["platega", "socks_upstream", "bsc"]
 
 
 def test_a_default_or_an_empty_value_configures_nothing(monkeypatch, tmp_path):
     app = operator_app(monkeypatch, tmp_path, OXNACK_PLATEGA_URL="", OXNACK_SOCKS_API_URL="")
-    assert app.config["PLATEGA_URL"] == "" and simulated_keys(app) == ["hypervisor", "platega", "socks_upstream"]
+    assert app.config["PLATEGA_URL"] == "" and simulated_keys(app) == ["hypervisor", "platega", "socks_upstream", "bsc"]
 
 
 def test_a_stand_in_never_replaces_a_configured_value(monkeypatch, tmp_path):

@@ -14,9 +14,11 @@ from oxnack_admin.simulator.platega import PlategaSimulator
 from oxnack_admin.simulator.systems import REMOTE_SYSTEMS, RemoteSystem
 
 from .simulators import (
+    bsc_settings,
     hypervisor_settings,
     platega_settings,
     socks_settings,
+    start_bsc_node,
     start_hypervisor,
     start_socks_upstream,
 )
@@ -55,8 +57,16 @@ def demo_socks_upstream(app_config, site_url: str) -> tuple[list, dict, list[str
     return [socks], socks_settings(socks), [f"proxy upstream at {socks.api_url}"]
 
 
+def demo_bsc(app_config, site_url: str) -> tuple[list, dict, list[str]]:
+    chain = start_bsc_node(app_config)
+    return [chain], bsc_settings(chain, app_config), [
+        f"BNB Smart Chain node at {chain.url} (a block every {chain.block_seconds} s): its page {chain.url}/ "
+        "pays a crypto invoice's address and shows the confirmations arrive"]
+
+
 # RemoteSystem.key -> its starter: (app config, the app's own base URL) -> (servers, settings, log lines).
-DEMO_STARTERS = {"hypervisor": demo_hypervisor, "platega": demo_platega, "socks_upstream": demo_socks_upstream}
+DEMO_STARTERS = {"hypervisor": demo_hypervisor, "platega": demo_platega, "socks_upstream": demo_socks_upstream,
+                 "bsc": demo_bsc}
 
 
 def given_non_empty(app: Flask) -> dict:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import Server
+from oxnack_admin.simulator.bsc_node import USDT_CONTRACT, BscNodeSimulator
 from oxnack_admin.simulator.pfsense import PfSenseSimulator
 from oxnack_admin.simulator.platega import PlategaSimulator
 from oxnack_admin.simulator.proxmox import ProxmoxSimulator
@@ -20,6 +21,10 @@ DEMO_TASK_SECONDS = 3.0
 # Where the web process of `make run` takes Platega's callbacks.
 DEMO_CALLBACK_URL = "http://127.0.0.1:7002/platega/callback"
 DEMO_PROXIES = 300  # spread over seven countries; a few go offline and come back every 20 s
+# The account xpub (m/44'/60'/0') of the BIP-39 test mnemonic "abandon ... about": its keys are public knowledge,
+# so nothing sent to these addresses on a real chain is safe. For the simulated chain only.
+DEMO_CRYPTO_XPUB = ("xpub6DCoCpSuQZB2jawqnGMEPS63ePKWkwWPH4TU45Q7LPXWuNd8TMtVxRrgjtEshuqpK3mdhaWHPFsBngh5GFZaM6si3yZdUs"
+                    "T8ddYM3PwnATt")
 
 
 @dataclass
@@ -112,6 +117,22 @@ def start_socks_upstream(host: str = "127.0.0.1", port: int = 0) -> SocksUpstrea
     socks.seed(DEMO_PROXIES)
     socks.start().start_churn()
     return socks
+
+
+def start_bsc_node(app_config, host: str = "127.0.0.1", port: int = 0) -> BscNodeSimulator:
+    """A BNB Smart Chain node (the configured chain id and USDT contract) and a rate source, mining every few seconds."""
+    return BscNodeSimulator(int(app_config.get("CRYPTO_CHAIN_ID") or 56), host=host, port=port,
+                            usdt_contract=app_config.get("CRYPTO_USDT_CONTRACT") or USDT_CONTRACT).start().start_mining()
+
+
+def bsc_settings(chain: BscNodeSimulator, app_config) -> dict:
+    """The node's URL; its rates and the demo xpub only where the configuration gives none."""
+    settings = {"CRYPTO_RPC_URL": chain.url}
+    if not app_config.get("CRYPTO_RATE_URL"):
+        settings["CRYPTO_RATE_URL"] = chain.url + "/rates"
+    if not app_config.get("CRYPTO_XPUB"):
+        settings["CRYPTO_XPUB"] = DEMO_CRYPTO_XPUB
+    return settings
 
 
 def hypervisor_settings(proxmox: ProxmoxSimulator, pfsense: PfSenseSimulator) -> dict:

@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see every table."""
 from .audit import AuditEvent
 from .billing import Promocode, PromocodeUse, Transaction
+from .crypto import CryptoInvoice, CryptoTransfer, CryptoWatcher
 from .customers import User, UserSession
 from .mail import MailMessage
 from .market import MarketService
@@ -11,7 +12,7 @@ from .servers import Server, ServerAddress, ServerEvent, ServerWipe
 from .staff import Staff, StaffApiToken
 
 __all__ = [
-    "AuditEvent", "Invoice", "MailMessage", "MarketService", "Promocode", "PromocodeUse",
+    "AuditEvent", "CryptoInvoice", "CryptoTransfer", "CryptoWatcher", "Invoice", "MailMessage", "MarketService", "Promocode", "PromocodeUse",
     "ProvisioningRun", "ProvisioningStep", "ProxyInventory", "ProxyOrder", "ProxySyncRun",
     "Server", "ServerAddress", "ServerEvent", "ServerWipe", "Staff",
     "StaffApiToken", "Transaction", "User", "UserSession",

@@ -26,6 +26,7 @@ LEAST_ROLE = {
     "console.market_edit": ADMIN, "console.market_enable": ADMIN, "console.market_disable": ADMIN,
     "console.invoices": SUPPORT, "console.invoices_show": SUPPORT, "console.invoices_check": SUPPORT,
     "console.invoices_paid": ADMIN,
+    "console.crypto_invoices_list": SUPPORT, "console.crypto_invoices_check": SUPPORT,
     "console.proxies": SUPPORT, "console.proxies_orders": SUPPORT, "console.proxies_sync_run": SUPPORT,
     "console.proxies_sync": ADMIN, "console.proxies_cleanup": ADMIN, "console.proxies_orders_resolve": ADMIN,
     "console.transactions": SUPPORT, "console.transactions_csv": SUPPORT,

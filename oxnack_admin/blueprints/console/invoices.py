@@ -12,6 +12,7 @@ from oxnack_admin.services.payments import crediting, invoices as invoice_rules
 from ...services.paging import ListParams
 from . import bp
 from .access import role_required
+from .crypto_invoices import crypto_context
 from .forms import MarkPaidForm
 from .rendering import action_refused, action_result, render, with_toast
 
@@ -28,7 +29,7 @@ def invoices():
     params = ListParams.from_args(request.args, payments_admin.SORTS, "created", "desc", payments_admin.FILTERS)
     return render("console/invoices/page.html", "console/invoices/_table.html", params=params,
                   page=payments_admin.search(params), states=payments_admin.STATES,
-                  counts=payments_admin.counts_by_state())
+                  counts=payments_admin.counts_by_state(), **crypto_context())
 
 
 @bp.get("/invoices/<int:invoice_id>")

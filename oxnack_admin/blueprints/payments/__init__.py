@@ -68,3 +68,4 @@ def debug_cache():
 
 
 from .pages import pages_bp  # noqa: E402,F401
+from . import crypto  # noqa: E402,F401  (its routes are on bp)

@@ -13,6 +13,7 @@ from oxnack_admin.extensions import db
 PROVISIONING_RUN = 7301
 PFSENSE_CHANGES = 7302
 SERVER_WIPE = 7303
+CRYPTO_WATCHER = 7304  # one crypto watcher pass at a time (key 0)
 
 
 @contextlib.contextmanager

@@ -200,18 +200,23 @@ def _mismatch(invoice: Invoice, seen: platega.GatewayTransaction) -> str | None:
 
 def _pay_referral(invoice: Invoice) -> None:
     """The referrer named by the payer's legacy `ref_id` (a tg_id) gets REF_SHARE, once per invoice."""
+    pay_referral_share(invoice.user_id, invoice.amount, _referral_key(invoice.id))
+
+
+def pay_referral_share(payer_id: int | None, credited: Decimal, idempotency_key: str) -> None:
+    """REF_SHARE of a credit (rounded down to kopecks) to the payer's referrer, once per key; any top-up uses it."""
     share = Decimal(str(current_app.config.get("REF_SHARE") or 0))
-    payer = db.session.get(User, invoice.user_id)
+    payer = db.session.get(User, payer_id) if payer_id is not None else None
     if share <= 0 or payer is None or not payer.ref_id:
         return
     referrer_id = db.session.scalar(select(User.id).where(User.tg_id == payer.ref_id, User.id != payer.id)
                                     .order_by(User.id).limit(1))
-    amount = (invoice.amount * share).quantize(CENT, rounding=ROUND_DOWN)
+    amount = (credited * share).quantize(CENT, rounding=ROUND_DOWN)
     if referrer_id is None or amount <= 0:
         return
     ledger.move_money(referrer_id, amount, TransactionType.REFERRAL,
                       f"Реферальное начисление: пополнение {payer.username or payer.id}",
-                      idempotency_key=_referral_key(invoice.id))
+                      idempotency_key=idempotency_key)
 
 
 def _reverse_referral(invoice: Invoice) -> None:
@@ -238,10 +243,15 @@ def _credited_elsewhere(invoice: Invoice) -> int | None:
 
 
 def _mail_customer(invoice: Invoice) -> None:
-    user = db.session.get(User, invoice.user_id)
+    mail_top_up(invoice.user_id, invoice.amount)
+
+
+def mail_top_up(user_id: int | None, credited: Decimal) -> None:
+    """Tell the customer a top-up arrived (queued with the caller's transaction); any top-up uses it."""
+    user = db.session.get(User, user_id) if user_id is not None else None
     if user is None or not user.mail:
         return
-    mail.queue_templated_mail(user.mail, "top_up_received", amount=_roubles(invoice.amount),
+    mail.queue_templated_mail(user.mail, "top_up_received", amount=_roubles(credited),
                               balance=_roubles(ledger.balance_of(user.id)))
 
 
