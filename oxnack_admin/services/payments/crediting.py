@@ -20,7 +20,7 @@ from oxnack_admin.extensions import db
 from oxnack_admin.models import Invoice, Transaction, User
 from oxnack_admin.models.enums import InvoiceState, TransactionStatus, TransactionType
 from oxnack_admin.services.lifecycle import renewal
-from oxnack_admin.services.mail import mail
+from oxnack_admin.services import notices
 from oxnack_admin.services.money import ledger
 from oxnack_admin.services.payments import invoices
 from oxnack_admin.services.staff import audit
@@ -239,10 +239,9 @@ def _credited_elsewhere(invoice: Invoice) -> int | None:
 
 def _mail_customer(invoice: Invoice) -> None:
     user = db.session.get(User, invoice.user_id)
-    if user is None or not user.mail:
+    if user is None:
         return
-    mail.queue_templated_mail(user.mail, "top_up_received", amount=_roubles(invoice.amount),
-                              balance=_roubles(ledger.balance_of(user.id)))
+    notices.notify(user, "top_up_received", amount=_roubles(invoice.amount), balance=_roubles(ledger.balance_of(user.id)))
 
 
 def _roubles(amount: Decimal) -> str:
