@@ -122,7 +122,7 @@ PROVISIONING_STUCK_MINUTES = 30  # a pending/running run untouched this long is 
 MAIL_RETRY_INTERVALS = [30, 120, 600, 1800]  # seconds before each retry while SMTP is down; then `failed`
 MAIL_STUCK_MINUTES = 60  # a queued message with no live job this long is queued again by the sweep
 SWEEP_INTERVAL_SECONDS = 300  # how often the scheduler runs the sweep
-WORKER_QUEUES = ["mail", "default", "provisioning"]  # `flask worker` without arguments: mail first, never behind VM work
+WORKER_QUEUES = ["mail", "telegram", "default", "provisioning"]  # `flask worker` without arguments: mail and the bot first, never behind VM work
 WORKER_MAINTENANCE_INTERVAL = 60  # seconds between a worker's registry clean-ups; also how soon it takes over retries from a dead worker (RQ's default: 600)
 
 # --- Payments (Platega) -----------------------------------------------------------
@@ -163,6 +163,24 @@ UPLOAD_FOLDER = "instance/uploads"  # market images are stored here and served u
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # largest market image upload
 SIMULATED_SYSTEMS = []  # set by `make run`: the remote systems it stands in for (hypervisor, platega, socks_upstream); the banner names them
 MEDIA_URL_BASE = ""  # public base of /media links stored in image_link (e.g. https://api.oxnack.example); empty: the console's host
+
+# --- Telegram bot (customers, notices; support and newsletters come next) --------------
+TELEGRAM_BOT_TOKEN = ""  # from @BotFather; empty: the bot is off and everything else works
+TELEGRAM_API_URL = "https://api.telegram.org"  # a call is POST <url>/bot<token>/<method>; `make run` points it at its simulator
+TELEGRAM_WEBHOOK_SECRET = ""  # X-Telegram-Bot-Api-Secret-Token the webhook requires; empty: every webhook call is refused
+TELEGRAM_STAFF_CHAT_ID = ""  # staff alerts (next issue); empty: none
+TELEGRAM_BROADCAST_RATE = 25  # messages a second in all, for newsletters (next issue)
+TELEGRAM_SECRET_TTL_MINUTES = 60  # a root password sent over Telegram is deleted from the chat after this
+TELEGRAM_TIMEOUT = 10  # seconds per Bot API call: a hung Telegram must not hold a worker
+TELEGRAM_RETRY_INTERVALS = [5, 30, 120, 600]  # seconds before each retry while Telegram fails (5xx, timeouts); the sweep goes on after
+TELEGRAM_INLINE_WAIT_SECONDS = 10  # a 429 retry_after up to this is waited in the job; longer ones are scheduled
+TELEGRAM_STUCK_MINUTES = 10  # a queued message with no live job this long is queued again by the sweep
+TELEGRAM_MESSAGE_MAX_AGE_HOURS = 24  # a message Telegram could not take for this long is failed (a stale menu helps nobody)
+TELEGRAM_POLL_TIMEOUT = 30  # `flask telegram-poll`: seconds getUpdates waits for an update
+TELEGRAM_DIALOG_TTL_SECONDS = 1800  # a half-finished dialogue (order, link, top-up) is forgotten after this
+TELEGRAM_UPDATE_KEEP_DAYS = 7  # handled updates are kept this long (Telegram never resends older ones)
+TELEGRAM_TOPUP_AMOUNTS = [100, 300, 500, 1000]  # /topup's amount buttons, in roubles
+TELEGRAM_PUBLIC_URL = "http://localhost:7002"  # this app's public base: the payer's return page after a top-up from the bot
 
 # --- Crypto top-ups (USDT and BNB on BNB Smart Chain, watch-only) --------------------
 CRYPTO_RPC_URL = ""  # a BNB Smart Chain JSON-RPC node serving eth_getLogs; empty: crypto top-ups are off (503)

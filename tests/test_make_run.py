@@ -71,9 +71,10 @@ def test_configured_gateway_and_upstream_are_used_and_only_the_hypervisor_is_sim
                   OXNACK_PLATEGA_URL=gateway.url, OXNACK_PLATEGA_MERCHANT_ID="operators-merchant",
                   OXNACK_PLATEGA_SECRET="operators-secret",
                   OXNACK_SOCKS_API_URL=upstream.api_url, OXNACK_SOCKS_API_TOKEN="operators-socks-token") as running:
-        assert running.logged("simulated systems:") == "Proxmox and pfSense, the BNB Smart Chain node"
+        simulated = "Proxmox and pfSense, the Telegram Bot API, the BNB Smart Chain node"
+        assert running.logged("simulated systems:") == simulated
         assert "Platega" in running.logged("configured systems, used as given:")
-        assert "Oxnack Admin is up (simulated: Proxmox and pfSense, the BNB Smart Chain node;" in running.log()
+        assert f"Oxnack Admin is up (simulated: {simulated};" in running.log()
         shown = banner(running)
         assert BANNERS["hypervisor"] in shown
         assert BANNERS["platega"] not in shown and BANNERS["socks_upstream"] not in shown
@@ -101,7 +102,7 @@ def test_with_nothing_configured_every_remote_system_is_simulated_and_named(
         tmp_path, make_run_database, make_run_redis):
     with make_run(tmp_path, make_run_database, make_run_redis) as running:
         assert running.logged("simulated systems:") == ("Proxmox and pfSense, Platega, the proxy upstream, "
-                                                        "the BNB Smart Chain node")
+                                                        "the Telegram Bot API, the BNB Smart Chain node")
         assert "configured systems" not in running.log()
         shown = banner(running)
         assert all(sentence in shown for sentence in BANNERS.values()), shown
@@ -144,17 +145,23 @@ def test_a_system_named_in_the_instance_config_file_is_configured_as_one_named_i
         monkeypatch, tmp_path):
     app = operator_app(monkeypatch, tmp_path, 'PLATEGA_URL = "https://pay.example"\nHYPERVISOR = "simulator"\n',
                        OXNACK_SOCKS_API_URL="https://proxies.example/api/v1/authorized")
-    assert simulated_keys(app) == ["hypervisor", "bsc"]
+    assert simulated_keys(app) == ["hypervisor", "telegram", "bsc"]
+
+
+def test_a_configured_bot_api_is_used_and_not_simulated(monkeypatch, tmp_path):
+    app = operator_app(monkeypatch, tmp_path, OXNACK_TELEGRAM_API_URL="https://api.telegram.org")
+    assert "telegram" not in simulated_keys(app)
 
 
 def test_the_environment_names_the_real_hypervisor_over_the_files_simulator(monkeypatch, tmp_path):
     app = operator_app(monkeypatch, tmp_path, 'HYPERVISOR = "simulator"\n', OXNACK_HYPERVISOR="proxmox")
-    assert simulated_keys(app) == ["platega", "socks_upstream", "bsc"]
+    assert simulated_keys(app) == ["platega", "socks_upstream", "telegram", "bsc"]
 
 
 def test_a_default_or_an_empty_value_configures_nothing(monkeypatch, tmp_path):
     app = operator_app(monkeypatch, tmp_path, OXNACK_PLATEGA_URL="", OXNACK_SOCKS_API_URL="")
-    assert app.config["PLATEGA_URL"] == "" and simulated_keys(app) == ["hypervisor", "platega", "socks_upstream", "bsc"]
+    assert app.config["PLATEGA_URL"] == "" and simulated_keys(app) == ["hypervisor", "platega", "socks_upstream",
+                                                                                "telegram", "bsc"]
 
 
 def test_a_stand_in_never_replaces_a_configured_value(monkeypatch, tmp_path):

@@ -5,14 +5,14 @@
   chain id + invoice + balance reached (BNB increases): a payment is recorded, and credited, once.
 
 Revision ID: 0015_crypto
-Revises: 0013_server_states
+Revises: 0014_telegram
 """
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0015_crypto"
-down_revision = "0013_server_states"
+down_revision = "0014_telegram"
 branch_labels = None
 depends_on = None
 

@@ -14,7 +14,8 @@ def register_all(app: Flask) -> None:
     from .orders import bp as orders
     from .payments import bp as payments, pages_bp as payment_pages
     from .proxies import bp as proxies
+    from .telegram import bp as telegram
 
     for blueprint in (health, auth, account, orders, proxies, market, mail_relay, payments, payment_pages, openapi,
-                      console, media):
+                      console, media, telegram):
         app.register_blueprint(blueprint)

@@ -14,7 +14,7 @@ from flask.cli import with_appcontext
               help="Do not move retries waiting for their interval back onto the queues.")
 @with_appcontext
 def worker_command(queues: tuple[str, ...], burst: bool, no_scheduler: bool) -> None:
-    """Run an RQ worker on QUEUES (default WORKER_QUEUES: mail, default, provisioning), in that priority."""
+    """Run an RQ worker on QUEUES (default WORKER_QUEUES: mail, telegram, default, provisioning), in that priority."""
     from jobs.worker import run_worker
 
     try:

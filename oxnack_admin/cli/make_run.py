@@ -4,6 +4,7 @@
 (settings.given_settings). A value given there is never replaced by a stand-in's: a stand-in
 whose settings would replace one stops the start instead, naming the settings.
 """
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -12,6 +13,7 @@ from flask import Flask
 from oxnack_admin.settings import ConfigurationError, given_settings
 from oxnack_admin.simulator.platega import PlategaSimulator
 from oxnack_admin.simulator.systems import REMOTE_SYSTEMS, RemoteSystem
+from oxnack_admin.simulator.telegram import TelegramSimulator
 
 from .simulators import (
     bsc_settings,
@@ -57,6 +59,16 @@ def demo_socks_upstream(app_config, site_url: str) -> tuple[list, dict, list[str
     return [socks], socks_settings(socks), [f"proxy upstream at {socks.api_url}"]
 
 
+def demo_telegram(app_config, site_url: str) -> tuple[list, dict, list[str]]:
+    token = f"{secrets.randbelow(10 ** 9)}:{secrets.token_urlsafe(24)}"
+    secret = secrets.token_urlsafe(24)
+    telegram = TelegramSimulator(token).start()
+    telegram.webhook_url, telegram.webhook_secret = f"{site_url}/telegram/webhook", secret  # as setWebhook would
+    settings = {"TELEGRAM_API_URL": telegram.url, "TELEGRAM_BOT_TOKEN": token, "TELEGRAM_WEBHOOK_SECRET": secret,
+                "TELEGRAM_PUBLIC_URL": site_url}
+    return [telegram], settings, [f"Telegram Bot API at {telegram.url}: its chat page {telegram.url}/ talks to the bot"]
+
+
 def demo_bsc(app_config, site_url: str) -> tuple[list, dict, list[str]]:
     chain = start_bsc_node(app_config)
     return [chain], bsc_settings(chain, app_config), [
@@ -66,7 +78,7 @@ def demo_bsc(app_config, site_url: str) -> tuple[list, dict, list[str]]:
 
 # RemoteSystem.key -> its starter: (app config, the app's own base URL) -> (servers, settings, log lines).
 DEMO_STARTERS = {"hypervisor": demo_hypervisor, "platega": demo_platega, "socks_upstream": demo_socks_upstream,
-                 "bsc": demo_bsc}
+                 "telegram": demo_telegram, "bsc": demo_bsc}
 
 
 def given_non_empty(app: Flask) -> dict:

@@ -10,10 +10,12 @@ from .proxies import ProxyInventory, ProxyOrder, ProxySyncRun
 from .provisioning import ProvisioningRun, ProvisioningStep
 from .servers import Server, ServerAddress, ServerEvent, ServerWipe
 from .staff import Staff, StaffApiToken
+from .telegram import TelegramChat, TelegramMessage, TelegramUpdate
 
 __all__ = [
     "AuditEvent", "CryptoInvoice", "CryptoTransfer", "CryptoWatcher", "Invoice", "MailMessage", "MarketService", "Promocode", "PromocodeUse",
     "ProvisioningRun", "ProvisioningStep", "ProxyInventory", "ProxyOrder", "ProxySyncRun",
     "Server", "ServerAddress", "ServerEvent", "ServerWipe", "Staff",
     "StaffApiToken", "Transaction", "User", "UserSession",
+    "TelegramChat", "TelegramMessage", "TelegramUpdate",
 ]

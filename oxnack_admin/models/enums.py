@@ -110,3 +110,20 @@ class ProxySyncTrigger(StrEnum):
     SCHEDULE = "schedule"
     API = "api"  # the staff-token call
     CONSOLE = "console"
+
+
+class TelegramMessageState(StrEnum):
+    QUEUED = "queued"  # waiting for its job (or for Telegram to come back)
+    SENDING = "sending"  # handed to Telegram; a worker that dies now leaves it here, and it is never sent again
+    SENT = "sent"
+    FAILED = "failed"  # Telegram refused it (400), or it waited longer than TELEGRAM_MESSAGE_MAX_AGE_HOURS
+    UNDELIVERED = "undelivered"  # the chat is unreachable (403): recorded, not sent later
+    UNCERTAIN = "uncertain"  # found `sending` by the sweep: Telegram may or may not have it; not resent
+
+
+class NoticeChannel(StrEnum):
+    """Where a linked customer's service notices go (/notify)."""
+
+    MAIL = "mail"
+    TELEGRAM = "telegram"
+    BOTH = "both"

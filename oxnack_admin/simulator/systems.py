@@ -31,6 +31,9 @@ REMOTE_SYSTEMS = (
                  "The payment gateway is a simulated Platega; no real money moves."),
     RemoteSystem("socks_upstream", "SOCKS_API_URL", None, "the proxy upstream",
                  "The proxy upstream is simulated; the proxies it sells are not real."),
+    RemoteSystem("telegram", "TELEGRAM_API_URL", None, "the Telegram Bot API",
+                 "Telegram is simulated: talk to the bot as a customer on the simulator's chat page "
+                 "(its address is in the make run log)."),
     RemoteSystem("bsc", "CRYPTO_RPC_URL", None, "the BNB Smart Chain node",
                  "The BNB Smart Chain node and its rates are simulated; no real coins move."),
 )

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from oxnack_admin.extensions import db
 from oxnack_admin.models import Server, ServerEvent, User
 from oxnack_admin.services.lifecycle import clock
-from oxnack_admin.services.mail import mail
+from oxnack_admin.services import notices
 
 
 def record(server: Server, kind: str, staff=None, username: str | None = None, **detail) -> ServerEvent:
@@ -23,11 +23,8 @@ def events_of(server_id: int, limit: int = 50) -> list[ServerEvent]:
 
 
 def mail_owner(owner: User | None, kind: str, server: Server, **context) -> bool:
-    """Queue a lifecycle mail to the owner (sent after the commit); False when they have no address."""
-    if owner is None or not owner.mail:
-        return False
-    mail.queue_templated_mail(owner.mail, kind, server_id=server.id, ip=server.first_ip, **context)
-    return True
+    """Queue a lifecycle notice to the owner (mail and/or Telegram, sent after the commit); False when it reaches nobody."""
+    return notices.notify(owner, kind, server_id=server.id, ip=server.first_ip, **context)
 
 
 def shown_date(moment: datetime | None) -> str:

@@ -16,8 +16,9 @@ from oxnack_admin.extensions import db, redis_client
 
 PROVISIONING = "provisioning"  # slow remote work; never delays a code e-mail
 MAIL = "mail"
+TELEGRAM = "telegram"  # bot replies, notices and updates: quick, and never behind VM work
 DEFAULT = "default"
-QUEUE_NAMES = (PROVISIONING, MAIL, DEFAULT)
+QUEUE_NAMES = (PROVISIONING, MAIL, DEFAULT, TELEGRAM)
 
 _PENDING_KEY = "oxnack_pending_jobs"
 # Seconds between tries to queue a committed job while Redis restarts (about 6 s in all).

@@ -20,7 +20,7 @@ from oxnack_admin.extensions import db
 from oxnack_admin.models import Invoice, Transaction, User
 from oxnack_admin.models.enums import InvoiceState, TransactionStatus, TransactionType
 from oxnack_admin.services.lifecycle import renewal
-from oxnack_admin.services.mail import mail
+from oxnack_admin.services import notices
 from oxnack_admin.services.money import ledger
 from oxnack_admin.services.payments import invoices
 from oxnack_admin.services.staff import audit
@@ -247,12 +247,11 @@ def _mail_customer(invoice: Invoice) -> None:
 
 
 def mail_top_up(user_id: int | None, credited: Decimal) -> None:
-    """Tell the customer a top-up arrived (queued with the caller's transaction); any top-up uses it."""
+    """Tell the customer a top-up arrived (mail and/or Telegram, queued with the caller's transaction)."""
     user = db.session.get(User, user_id) if user_id is not None else None
-    if user is None or not user.mail:
+    if user is None:
         return
-    mail.queue_templated_mail(user.mail, "top_up_received", amount=_roubles(credited),
-                              balance=_roubles(ledger.balance_of(user.id)))
+    notices.notify(user, "top_up_received", amount=_roubles(credited), balance=_roubles(ledger.balance_of(user.id)))
 
 
 def _roubles(amount: Decimal) -> str:

@@ -9,17 +9,18 @@ import string
 from dataclasses import dataclass, field
 
 from flask import current_app
+from sqlalchemy import select
 
 from oxnack_admin.clients.errors import PermanentRemoteError, TransientRemoteError
 from oxnack_admin.clients.pfsense import PfSenseClient
 from oxnack_admin.clients.proxmox import ProxmoxClient
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProvisioningRun, Server, User
-from oxnack_admin.models.enums import ProvisioningStepName, ServerStatus
+from oxnack_admin.models.enums import NoticeChannel, ProvisioningStepName, ServerStatus
 from oxnack_admin.services import sealed
 from oxnack_admin.services.fleet import hypervisor
 from oxnack_admin.services.fleet.network_lock import pfsense_changes
-from oxnack_admin.services.mail import mail
+from oxnack_admin.services import notices
 from oxnack_admin.services.fleet.release import network_descr
 
 PASSWORD_ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "lIO0")
@@ -194,21 +195,23 @@ def start_vm(ctx: StepContext) -> dict:
 
 
 def notify_owner(ctx: StepContext) -> dict:
-    """Queue the 'server ready' mail; it commits with this step, so it is queued exactly once."""
+    """Queue the 'server ready' notice (mail, and Telegram per the owner's choice); it commits with this step,
+    so it is queued exactly once. The root password goes over Telegram only to an owner without mail."""
     facts = ctx.facts
-    if not facts.mail:
+    owner = db.session.scalar(select(User).where(User.username == facts.username)) if facts.username else None
+    channel = notices.channel_of(owner) if owner is not None else None
+    if not facts.mail and channel != NoticeChannel.TELEGRAM:
         ctx.server.passwd = None
-        return {"skipped": "the owner has no e-mail address"}
+        return {"skipped": "the owner has no e-mail address and no Telegram"}
     password = sealed.unseal(facts.passwd)
     if password is None:
         raise ProvisioningDataError(f"the root password of VM {facts.vmid} cannot be unsealed "
                                     "(SECRET_KEY changed since it was set?)")
-    message = mail.queue_templated_mail(facts.mail, "server_ready", server_id=facts.vmid, cores=facts.cores,
-                                        ram=facts.ram, hdd=facts.hdd, os=facts.os, ip=facts.wan_ip,
-                                        password=password)
-    # The mail holds it now (until delivered: see mail.SECRET_LINES); the server row forgets it.
+    notices.notify(owner, "server_ready", password=password, server_id=facts.vmid, cores=facts.cores,
+                   ram=facts.ram, hdd=facts.hdd, os=facts.os, ip=facts.wan_ip)
+    # The mail or the Telegram message holds it now (until delivered); the server row forgets it.
     ctx.server.passwd = None
-    return {"message_id": message.id, "to": facts.mail}
+    return {"to": facts.mail, "channel": channel}
 
 
 STEPS = {

@@ -12,8 +12,9 @@ from sqlalchemy import select
 from oxnack_admin.clients.errors import RemoteError
 from oxnack_admin.clients.socks_upstream import Purchase, UpstreamError
 from oxnack_admin.extensions import db
-from oxnack_admin.models import ProxyInventory, ProxyOrder
+from oxnack_admin.models import ProxyInventory, ProxyOrder, User
 from oxnack_admin.models.enums import ProxyOrderState, TransactionType
+from oxnack_admin.services import notices
 from oxnack_admin.services.money import ledger
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,8 @@ def activate(order_id: int, bought: Purchase) -> ProxyOrder:
     order.bought_at = datetime.now(timezone.utc)
     if order.state == ProxyOrderState.PENDING:
         order.state = ProxyOrderState.ACTIVE
+        notices.notify(db.session.get(User, order.user_id), "proxy_bought", order_id=order.id,
+                       expires=f"{order.expires_at:%d.%m.%Y %H:%M}" if order.expires_at else "—")
     else:  # refunded by the sweep meanwhile, yet bought: staff decide (refund upstream or resell)
         order.state, order.error = ProxyOrderState.FLAGGED, "bought at the upstream after the money went back"
         log.error("proxy order %s was bought after it was settled; flagged for staff", order_id)

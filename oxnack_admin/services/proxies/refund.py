@@ -15,8 +15,9 @@ from sqlalchemy import select
 
 from oxnack_admin.clients.socks_upstream import NotRefundable, ProxyGone, UpstreamError, UpstreamUnavailable
 from oxnack_admin.extensions import db
-from oxnack_admin.models import ProxyInventory, ProxyOrder
+from oxnack_admin.models import ProxyInventory, ProxyOrder, User
 from oxnack_admin.models.enums import ProxyOrderState, TransactionType
+from oxnack_admin.services import notices
 from oxnack_admin.services.money import ledger
 from . import upstream
 from .outcome import locked_order as _locked
@@ -106,6 +107,8 @@ def credit_refund(order_id: int) -> Refunded:
     order.refund_transaction_id = credit.id if credit is not None else order.refund_transaction_id
     row = db.session.get(ProxyInventory, order.inventory_id)
     row.sold, row.on_sale, row.off_sale_reason = False, False, "refunded while offline"
+    notices.notify(db.session.get(User, order.user_id), "proxy_refunded", order_id=order.id,
+                   amount=ledger.as_json_number(amount))
     db.session.commit()
     log.info("proxy order %s refunded", order_id)
     return Refunded(order, amount)

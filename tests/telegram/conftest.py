@@ -1,0 +1,52 @@
+"""Fixtures of the bot tests: the Bot API simulator over HTTP, the webhook, a real RQ worker."""
+import signal
+
+import pytest
+
+from jobs.worker import run_worker
+from oxnack_admin.simulator.telegram import TelegramSimulator
+from tests.support.config import config_overrides
+
+SECRET = "webhook-secret-for-tests"
+
+
+@pytest.fixture(autouse=True)
+def _keep_signal_handlers():
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for signum, handler in handlers.items():
+        signal.signal(signum, handler)
+
+
+@pytest.fixture
+def telegram(app):
+    """A Bot API simulator the app's real client talks to."""
+    simulator = TelegramSimulator().start()
+    with config_overrides(app, TELEGRAM_BOT_TOKEN=simulator.token, TELEGRAM_API_URL=simulator.url,
+                          TELEGRAM_WEBHOOK_SECRET=SECRET, TELEGRAM_RETRY_INTERVALS=[0, 0], TELEGRAM_TIMEOUT=2,
+                          TELEGRAM_INLINE_WAIT_SECONDS=5, MAIL_RETRY_INTERVALS=[0, 0], SMTP_HOST=""):
+        yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def work(app):
+    """Run a real RQ worker in burst mode (default: every queue) until the queues are empty."""
+
+    def run(*queue_names: str) -> bool:
+        return run_worker(app, queue_names or None, burst=True, with_scheduler=False)
+
+    return run
+
+
+@pytest.fixture
+def deliver(client, telegram, work):
+    """Post an update to the webhook as Telegram does, then let the worker handle it and send the answers."""
+
+    def post(update: dict):
+        answer = client.post("/telegram/webhook", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+        assert answer.status_code == 200 and answer.get_json() == {"ok": True}
+        work()
+        return answer
+
+    return post
