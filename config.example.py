@@ -160,3 +160,10 @@ UPLOAD_FOLDER = "instance/uploads"  # market images are stored here and served u
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # largest market image upload
 SIMULATED_SYSTEMS = []  # set by `make run`: the remote systems it stands in for (hypervisor, platega, socks_upstream); the banner names them
 MEDIA_URL_BASE = ""  # public base of /media links stored in image_link (e.g. https://api.oxnack.example); empty: the console's host
+
+# --- The VM: usage, reinstall, browser console --------------------------------------
+STATS_CACHE_SECONDS = 60  # a server's usage graph is read from Proxmox at most this often per timeframe
+CONSOLE_LINK_SECONDS = 60  # a console link opens its page once, within this many seconds
+CONSOLE_SESSION_SECONDS = 10  # the page's WebSocket must connect this soon (Proxmox's vncticket lives ~10 s)
+CONSOLE_MAX_SESSIONS = 200  # open consoles per app process; more are refused (each holds two sockets)
+PUBLIC_BASE_URL = ""  # origin of absolute console links (https://api.oxnack.example); empty: the request's host

@@ -14,7 +14,8 @@ def register_all(app: Flask) -> None:
     from .orders import bp as orders
     from .payments import bp as payments, pages_bp as payment_pages
     from .proxies import bp as proxies
+    from .vm import bp as vm
 
     for blueprint in (health, auth, account, orders, proxies, market, mail_relay, payments, payment_pages, openapi,
-                      console, media):
+                      console, media, vm):
         app.register_blueprint(blueprint)
