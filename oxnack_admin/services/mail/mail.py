@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 JOB = "jobs.mail.send_message"
 # Lines of a template that carry a secret, by template: blanked in the stored body once the
 # message is sent or given up on, so the secret does not outlive its delivery.
-SECRET_LINES = {"server_ready": "Пароль root: ", "registration_code": "Ваш код подтверждения регистрации в Oxnack: "}
+SECRET_LINES = {"server_ready": "Пароль root: ", "server_reinstalled": "Новый пароль root: ", "registration_code": "Ваш код подтверждения регистрации в Oxnack: "}
 REDACTED = "[removed after delivery]"
 # After SMTP accepted a message, how long to keep trying to record it (a database restart).
 SENT_MARK_PAUSES = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
