@@ -15,7 +15,8 @@ def register_all(app: Flask) -> None:
     from .payments import bp as payments, pages_bp as payment_pages
     from .proxies import bp as proxies
     from .vm import bp as vm
+    from .vm.pages import bp as vnc
 
     for blueprint in (health, auth, account, orders, proxies, market, mail_relay, payments, payment_pages, openapi,
-                      console, media, vm):
+                      console, media, vm, vnc):
         app.register_blueprint(blueprint)

@@ -30,3 +30,21 @@ def test_usage_when_proxmox_fails_says_so(client, as_role, sold, proxmox):
     proxmox.fail_next("GET", r"rrddata", 500)
     response = client.get("/console/servers/301/usage?timeframe=hour", headers=HTMX)
     assert response.status_code == 200 and "Proxmox did not answer" in response.get_data(as_text=True)
+
+
+def test_staff_reinstall_from_the_server_page(client, as_role, sold, proxmox, pfsense, work):
+    from oxnack_admin.extensions import db
+    from oxnack_admin.models import Server
+    as_role("admin")
+    owner = make_user("owner@example.com")
+    sold(owner, 301, ips=["198.51.100.31"], lan_ip="192.168.2.31")
+    page = client.get("/console/servers/301").get_data(as_text=True)
+    assert "/console/servers/301/reinstall" in page
+    response = client.post("/console/servers/301/reinstall", data={"os": "debian"}, headers=HTMX)
+    assert response.status_code == 200 and "Reinstall" in response.get_data(as_text=True)
+    again = client.post("/console/servers/301/reinstall", data={"os": "debian"}, headers=HTMX)
+    assert again.status_code == 409
+    work("provisioning")
+    db.session.expire_all()
+    server = db.session.get(Server, 301)
+    assert server.lifecycle_state == "active" and server.os == "debian"

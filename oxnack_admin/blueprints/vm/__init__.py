@@ -4,14 +4,17 @@
 """
 import re
 
-from flask import request
+from flask import current_app, request, url_for
 
 from oxnack_admin.clients.errors import RemoteError
 from oxnack_admin.models import Server
 from oxnack_admin.services.fleet import states
 from oxnack_admin.services.orders import customer_servers
-from oxnack_admin.services.vm import usage
-from ...web.classic import ClassicBlueprint, ClassicError, require_customer, status_error, whole_number
+from oxnack_admin.services.provisioning import reinstall
+from oxnack_admin.services.vm import console, usage
+from ...extensions import db
+from ...web.classic import ClassicBlueprint, ClassicError, json_object, require_customer, require_customer_record, \
+    status_error, whole_number
 
 bp = ClassicBlueprint("vm", __name__, shape=status_error)
 
@@ -31,6 +34,36 @@ def server_stats():
     except RemoteError:
         raise ClassicError(502, "stats unavailable") from None
     return {"status": "good", "timeframe": timeframe, "points": points}
+
+
+@bp.post("/reinstall_server")
+def reinstall_server():
+    user = require_customer_record("unlogin")
+    body = json_object()
+    server_id = body_server_id(body)
+    try:
+        reinstall.request_reinstall(server_id, user, (body or {}).get("os"))
+    except reinstall.ReinstallRefused as refused:
+        db.session.rollback()
+        raise ClassicError(refused.status, refused.message) from None
+    db.session.commit()
+    return {"status": "success", "message": "reinstall started"}, 202
+
+
+@bp.post("/console_link")
+def console_link():
+    server = _owned_server(body_server_id(json_object()))
+    if states.state_of(server) != states.ACTIVE:
+        raise ClassicError(409, "server busy")
+    link = console.create_link(server)
+    return {"status": "success", "url": console_url(link.token),
+            "expires_at": link.expires_at.isoformat().replace("+00:00", "Z")}
+
+
+def console_url(token: str) -> str:
+    """The link as an absolute URL on our own origin (PUBLIC_BASE_URL when the app sits behind a proxy)."""
+    base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url
+    return base.rstrip("/") + url_for("vnc.console_page", token=token)
 
 
 def _query_server_id() -> int:
