@@ -374,6 +374,8 @@ class ProxmoxSimulator(LoopbackSimulator):
     # --- usage and the console -------------------------------------------------------------
 
     def _console_call(self, vmid: int, call: str, method: str, params) -> Reply:
+        if self.adopt_unknown_vms and vmid not in self._vms:
+            self.add_vm(vmid, status="running")
         vm = self._vms.get(vmid)
         if vm is None:
             return self.error_reply(500, f"Configuration file 'nodes/{self.node}/qemu-server/{vmid}.conf' "
