@@ -197,3 +197,10 @@ CRYPTO_RPC_RETRIES = 2  # extra tries of a call that failed transiently (connect
 CRYPTO_RPC_RETRY_BACKOFF = 0.3  # seconds before the first retry, doubled for each next one
 CRYPTO_MAX_BLOCK_RANGE = 5000  # blocks per eth_getLogs at most (a -32005 answer halves it for that call)
 CRYPTO_RATE_TIMEOUT = 5  # seconds per rate source call
+
+# --- The VM: usage, reinstall, browser console --------------------------------------
+STATS_CACHE_SECONDS = 60  # a server's usage graph is read from Proxmox at most this often per timeframe
+CONSOLE_LINK_SECONDS = 60  # a console link opens its page once, within this many seconds
+CONSOLE_SESSION_SECONDS = 10  # the page's WebSocket must connect this soon (Proxmox's vncticket lives ~10 s)
+CONSOLE_MAX_SESSIONS = 200  # open consoles per app process; more are refused (each holds two sockets)
+PUBLIC_BASE_URL = ""  # origin of absolute console links (https://api.oxnack.example); empty: the request's host

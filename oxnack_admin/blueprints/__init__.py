@@ -15,7 +15,9 @@ def register_all(app: Flask) -> None:
     from .payments import bp as payments, pages_bp as payment_pages
     from .proxies import bp as proxies
     from .telegram import bp as telegram
+    from .vm import bp as vm
+    from .vm.pages import bp as vnc
 
     for blueprint in (health, auth, account, orders, proxies, market, mail_relay, payments, payment_pages, openapi,
-                      console, media, telegram):
+                      console, media, telegram, vm, vnc):
         app.register_blueprint(blueprint)

@@ -2,7 +2,8 @@
 import logging
 import re
 import time
-from urllib.parse import urlsplit
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from proxmoxer import AuthenticationError, ProxmoxAPI, ProxmoxResource, ResourceException
@@ -31,6 +32,18 @@ logging.getLogger("proxmoxer.core").addFilter(_QuietProxmoxer())
 DISK_BUSES = ("scsi", "virtio", "sata", "ide")
 _SIZE_UNITS = {"K": 1 / (1024 * 1024), "M": 1 / 1024, "G": 1, "T": 1024}
 _AUTH_CODE = re.compile(r"code: (\d+)\s*$")
+
+
+RRD_TIMEFRAMES = ("hour", "day", "week", "month", "year")
+
+
+@dataclass(frozen=True)
+class VncTarget:
+    """Where and how to open a VM's vncwebsocket with our own credentials (never shown to a browser)."""
+
+    url: str  # ws:// or wss://
+    headers: dict
+    verify_tls: bool
 
 
 class ProxmoxClient:
@@ -116,6 +129,41 @@ class ProxmoxClient:
         """Size of a disk in GiB, read from its `size=` option (0 when PVE does not say)."""
         match = re.search(r"(?:^|,)size=(\d+(?:\.\d+)?)([KMGT])", str(config.get(disk_key, "")))
         return float(match.group(1)) * _SIZE_UNITS[match.group(2)] if match else 0.0
+
+    def rrd_data(self, vmid: int, timeframe: str) -> list[dict]:
+        """The VM's usage points (`cf=AVERAGE`) as PVE gives them: a value it has not got is left out."""
+        if timeframe not in RRD_TIMEFRAMES:
+            raise ValueError(f"unknown rrd timeframe {timeframe!r}")
+        data = self._call(f"read VM {vmid} usage", lambda api: api.nodes(self.node).qemu(vmid).rrddata.get(
+            timeframe=timeframe, cf="AVERAGE"))
+        if not isinstance(data, list):
+            raise PermanentRemoteError(f"Proxmox returned no usage data for VM {vmid}")
+        return [point for point in data if isinstance(point, dict)]
+
+    # --- the console -----------------------------------------------------------------------
+
+    def vnc_proxy(self, vmid: int) -> dict:
+        """Open a VNC proxy for a websocket: {"port", "ticket"}; vncwebsocket must follow within ~10 s."""
+        data = self._call(f"open a VNC proxy to VM {vmid}",
+                          lambda api: api.nodes(self.node).qemu(vmid).vncproxy.post(websocket=1))
+        if not isinstance(data, dict) or not data.get("ticket") or data.get("port") in (None, ""):
+            raise PermanentRemoteError(f"Proxmox returned no VNC ticket for VM {vmid}")
+        return {"port": str(data["port"]), "ticket": str(data["ticket"])}
+
+    def vnc_websocket(self, vmid: int, port: str, ticket: str) -> VncTarget:
+        """The vncwebsocket URL and our auth headers (token, or a ticket cookie from a fresh login)."""
+        parts = urlsplit(self.url)
+        query = urlencode({"port": port, "vncticket": ticket})
+        url = (f"{'wss' if parts.scheme == 'https' else 'ws'}://{parts.netloc}/api2/json/nodes/{self.node}"
+               f"/qemu/{vmid}/vncwebsocket?{query}")
+        if self._token:
+            headers = {"Authorization": f"PVEAPIToken={self.user}!{self._token[0]}={self._token[1]}"}
+        else:
+            auth = self._connection()._store["session"].auth
+            if not getattr(auth, "pve_auth_ticket", ""):
+                self._call("log in", lambda api: api.version.get())
+            headers = {"Cookie": f"PVEAuthCookie={auth.pve_auth_ticket}"}
+        return VncTarget(url, headers, self.verify_tls)
 
     # --- writes ----------------------------------------------------------------------------
 

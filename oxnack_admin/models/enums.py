@@ -43,6 +43,9 @@ class RunState(StrEnum):
 
 
 class ProvisioningStepName(StrEnum):
+    STOP_VM = "stop_vm"  # a reinstall's first three steps are the wipe's
+    DESTROY_VM = "destroy_vm"
+    CLONE_TEMPLATE = "clone_template"
     CONFIGURE_VM = "configure_vm"
     RESIZE_DISK = "resize_disk"
     NETWORK = "network"
@@ -50,7 +53,16 @@ class ProvisioningStepName(StrEnum):
     NOTIFY_OWNER = "notify_owner"
 
 
-PROVISIONING_STEPS = list(ProvisioningStepName)
+class RunKind(StrEnum):
+    ORDER = "order"  # a paid order making a pool VM the customer's
+    REINSTALL = "reinstall"  # the owner's VM re-cloned from an OS template; period and price unchanged
+
+
+PROVISIONING_STEPS = [ProvisioningStepName.CONFIGURE_VM, ProvisioningStepName.RESIZE_DISK, ProvisioningStepName.NETWORK,
+                      ProvisioningStepName.START_VM, ProvisioningStepName.NOTIFY_OWNER]
+REINSTALL_STEPS = [ProvisioningStepName.STOP_VM, ProvisioningStepName.DESTROY_VM, ProvisioningStepName.CLONE_TEMPLATE,
+                   *PROVISIONING_STEPS]
+STEPS_OF_KIND = {RunKind.ORDER: PROVISIONING_STEPS, RunKind.REINSTALL: REINSTALL_STEPS}
 
 
 class MailState(StrEnum):
@@ -72,6 +84,7 @@ class LifecycleState(StrEnum):
     ACTIVE = "active"  # paid up, runs as the customer wants
     SUSPENDED = "suspended"  # VM stopped, power refused; see SuspendReason for who may lift it
     WIPING = "wiping"  # taken from its owner; the wipe returns it to the pool (or flags it for staff)
+    REINSTALLING = "reinstalling"  # the owner's VM is being re-cloned; flagged (attention) if that failed
 
 
 class SuspendReason(StrEnum):

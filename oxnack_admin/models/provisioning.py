@@ -17,6 +17,7 @@ class ProvisioningRun(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     server_id: Mapped[int] = mapped_column(ForeignKey("servers.id"), index=True)
+    kind: Mapped[str] = mapped_column(Text, server_default=text("'order'"))  # RunKind
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     order_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"))
     refund_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"))

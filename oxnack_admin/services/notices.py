@@ -14,8 +14,8 @@ from oxnack_admin.models.enums import NoticeChannel
 from oxnack_admin.services.mail import mail
 from oxnack_admin.services.telegram import outbox, texts
 
-MAIL_KINDS = {"server_ready", "top_up_received", "lifecycle_reminder", "lifecycle_renewed", "lifecycle_suspended",
-              "lifecycle_terminated", "provisioning_failed"}  # the kinds with a mail template
+MAIL_KINDS = {"server_ready", "server_reinstalled", "reinstall_failed", "top_up_received", "lifecycle_reminder",
+              "lifecycle_renewed", "lifecycle_suspended", "lifecycle_terminated", "provisioning_failed"}  # the kinds with a mail template
 
 
 def channel_of(user: User) -> str:

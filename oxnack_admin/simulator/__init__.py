@@ -38,6 +38,7 @@ class Reply:
     reason: str | None = None
     hang: float = 0.0
     reset: bool = False
+    upgrade: object = None  # called with the handler instead of answering JSON (a WebSocket takes the socket)
 
 
 class _Server(ThreadingHTTPServer):
@@ -205,6 +206,13 @@ class LoopbackSimulator(ABC):
             time.sleep(reply.hang)
         if reply.reset:
             _reset(handler)
+            return
+        if reply.upgrade is not None:
+            handler.close_connection = True
+            try:
+                reply.upgrade(handler)
+            except OSError:
+                pass  # the client left
             return
         payload = json.dumps(reply.body).encode()
         try:

@@ -15,13 +15,17 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
+from oxnack_admin.web import websocket as ws
+
 from . import LoopbackSimulator, Reply
+from .proxmox_console import RRD_SPANS, rrd_points, serve_rfb
 
 API_PREFIX = "/api2/json"
 INTEGER_KEYS = {"cores", "sockets", "vcpus", "balloon", "cpuunits", "onboot"}
 WRITE_METHODS = {"POST", "PUT", "DELETE"}
 POWER_TASKS = {"start": "qmstart", "stop": "qmstop", "shutdown": "qmshutdown", "reboot": "qmreboot"}
 MASKED = "**********"  # what PVE shows instead of a stored cipassword
+VNC_TICKET_SECONDS = 10  # PVE: vncwebsocket must follow vncproxy this soon
 
 
 @dataclass
@@ -86,6 +90,10 @@ class ProxmoxSimulator(LoopbackSimulator):
         self._tasks: dict[str, _Task] = {}
         self._task_failures: dict[str, list[str]] = {}
         self._pids = itertools.count(0x2A000 + secrets.randbelow(0x1000))
+        self._vnc: dict[str, tuple[int, str, float]] = {}  # port -> (vmid, ticket, issued at), used once
+        self._vnc_ports = itertools.count(5900)
+        self.rrd_now: float | None = None  # a fixed "now" for the usage curves (tests); None: the clock
+        self.consoles_served = 0  # vncwebsocket connections upgraded (each a fresh ticket)
 
     @property
     def token(self) -> str:
@@ -186,6 +194,9 @@ class ProxmoxSimulator(LoopbackSimulator):
         match = re.fullmatch(rf"/nodes/{node}/qemu/(\d+)", path)
         if match and method == "DELETE":
             return self._destroy(int(match.group(1)), params, user)
+        match = re.fullmatch(rf"/nodes/{node}/qemu/(\d+)/(rrddata|vncproxy|vncwebsocket)", path)
+        if match:
+            return self._console_call(int(match.group(1)), match.group(2), method, params)
         match = re.fullmatch(rf"/nodes/{node}/qemu/(\d+)/(config|resize|status/\w+)", path)
         if not match:
             return self.error_reply(501, f"Method '{method} {path}' not implemented")
@@ -359,6 +370,51 @@ class ProxmoxSimulator(LoopbackSimulator):
                 self._vms.pop(newid_int)
 
         return self._ok(self._start_task(clone, "qmclone", user, apply, lock="clone", on_failure=undo))
+
+    # --- usage and the console -------------------------------------------------------------
+
+    def _console_call(self, vmid: int, call: str, method: str, params) -> Reply:
+        if self.adopt_unknown_vms and vmid not in self._vms:
+            self.add_vm(vmid, status="running")
+        vm = self._vms.get(vmid)
+        if vm is None:
+            return self.error_reply(500, f"Configuration file 'nodes/{self.node}/qemu-server/{vmid}.conf' "
+                                         "does not exist")
+        if call == "rrddata" and method == "GET":
+            if params.get("timeframe") not in RRD_SPANS or params.get("cf", "AVERAGE") not in ("AVERAGE", "MAX"):
+                return self.error_reply(400, "Parameter verification failed. (timeframe)")
+            disk = re.search(r"size=(\d+)G", " ".join(str(v) for v in vm.config.values()))
+            return self._ok(rrd_points(vmid, params["timeframe"], int(vm.config.get("cores", 1)),
+                                       int(vm.config.get("memory", 1024)), int(disk.group(1)) if disk else 0, now=self.rrd_now))
+        if call == "vncproxy" and method == "POST":
+            if vm.status != "running":
+                return self.error_reply(500, f"VM {vmid} not running")
+            port, ticket = str(next(self._vnc_ports)), f"PVEVNC:{int(time.time()):08X}::{secrets.token_hex(24)}"
+            self._vnc[port] = (vmid, ticket, time.monotonic())
+            return self._ok({"user": self.user, "ticket": ticket, "port": port, "cert": "-----BEGIN CERTIFICATE-----",
+                             "upid": f"UPID:{self.node}:{next(self._pids):08X}:0:0:vncproxy:{vmid}:{self.user}:"})
+        if call == "vncwebsocket" and method == "GET":
+            issued = self._vnc.pop(str(params.get("port", "")), None)  # one connection per vncproxy
+            if issued is None or issued[0] != vmid or not secrets.compare_digest(
+                    issued[1].encode(), str(params.get("vncticket", "")).encode()):
+                return self.error_reply(401, "permission denied - invalid vncticket")
+            if time.monotonic() - issued[2] > VNC_TICKET_SECONDS:
+                return self.error_reply(500, "timeout waiting for the VNC connection")
+            name = str(vm.config.get("name") or f"vm-{vmid}")
+            return Reply(101, None, upgrade=lambda handler: self._serve_console(handler, vmid, name, issued[1]))
+        return self.error_reply(501, f"Method '{method} {call}' not implemented")
+
+    def _serve_console(self, handler, vmid: int, name: str, ticket: str) -> None:
+        key = handler.headers.get("Sec-WebSocket-Key")
+        if handler.headers.get("Upgrade", "").lower() != "websocket" or not ws.is_valid_key(key):
+            handler.send_error(400, "websocket upgrade expected")
+            return
+        handler.wfile.write(ws.handshake_response(key, ws.choose_protocol(handler.headers.get(
+            "Sec-WebSocket-Protocol"))))
+        handler.wfile.flush()
+        with self._lock:
+            self.consoles_served += 1
+        serve_rfb(handler.connection, vmid, name, ticket)
 
     # --- tasks -----------------------------------------------------------------------------
 

@@ -80,5 +80,5 @@ def _error_page(status: int, message: str):
 
 
 from . import (api_tokens, audit, auth, dashboard, duplicates, invoices, jobs, market, promocodes,  # noqa: E402,F401
-               proxies, server_actions, server_lifecycle, servers, staff, transactions, users)
+               proxies, server_actions, server_lifecycle, server_vm, servers, staff, transactions, users)
 from . import crypto_invoices  # noqa: E402,F401

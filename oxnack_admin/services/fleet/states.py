@@ -1,21 +1,28 @@
 """The life of a server on one screen: its states, the events that move it, and who may send them.
 
-                 sell                    provisioned
-      pool ─────────────▶ provisioning ──────────────▶ active ◀─────────────┐
-       ▲  ▲                │       │ fail               │ │ suspend         │ renew (unpaid only,
-       │  └── give_back ───┘       ▼                    │ ▼                 │ unless staff) /
-       │                         failed ── retry ──▶    │ suspended ────────┘ unsuspend (staff)
-       │                           │     provisioning   │   │
-       │ wiped                     │ release            │   │ terminate / release
-       └──────── wiping ◀──────────┴────────────────────┴───┘
+                 sell                    provisioned               reinstalled
+      pool ─────────────▶ provisioning ──────────────▶ active ◀──────────── reinstalling ◀─┐
+       ▲  ▲                │       │ fail               │ │ │ reinstall ─────▶  │ │ fail:   │ retry
+       │  └── give_back ───┘       ▼                    │ │ │ (owner, staff)    │ └ flagged ┘ (staff)
+       │                         failed ── retry ──▶    │ │ ▼ suspend           │
+       │                           │     provisioning   │ │ suspended ──────────┼─┐ renew (unpaid only,
+       │                           │                    │ │   │  ▲ unsuspend    │ │ unless staff) /
+       │                           │                    │ └───┼──┘  (staff)     │ │ unsuspend (staff)
+       │ wiped                     │ release            │     │ terminate /     │ terminate / release
+       └──────── wiping ◀──────────┴────────────────────┴─────┴─ release ◀──────┘ (staff, once flagged)
 
 `power`, `renew` and `auto_renew` keep a server where it is (or bring a suspended one back).
 Every flow that changes a server (an order, each provisioning step, power, renewal, the billing
-cycle, staff actions, the wipe; later the reinstall and the bot's buttons) calls `move` (or
+cycle, staff actions, the wipe, the reinstall; later the bot's buttons) calls `move` (or
 `check` first) on the server's row locked FOR UPDATE, so two flows meeting on one server take
 turns and the second finds the state the first left. A move that is not in `TRANSITIONS` is
 refused with `TransitionRefused`: a status and a message fit for the customer (`customer_reason`)
 and a sentence for staff (`str()`).
+
+While a server is `reinstalling` nothing else may touch it: power, renewal and suspension are
+refused ("server busy"), the billing cycle leaves it alone until it is active again (then renews
+or suspends it as usual), and staff may terminate, release or retry it only once the reinstall has
+failed and flagged it (`attention`): a running reinstall is never raced by a wipe.
 
 Nothing here touches the database, a queue or a remote system: this module only decides.
 """
@@ -29,6 +36,7 @@ POOL = "pool"  # the state of a row with no lifecycle_state and not busy: free i
 
 PROVISIONING, FAILED = LifecycleState.PROVISIONING, LifecycleState.FAILED
 ACTIVE, SUSPENDED, WIPING = LifecycleState.ACTIVE, LifecycleState.SUSPENDED, LifecycleState.WIPING
+REINSTALLING = LifecycleState.REINSTALLING
 
 
 class Event(StrEnum):
@@ -45,6 +53,9 @@ class Event(StrEnum):
     TERMINATE = "terminate"  # the owner loses it (grace days over, or staff): wiped back into the pool
     RELEASE = "release"  # staff take it back into the pool: wiped
     WIPED = "wiped"  # the wipe's last step
+    REINSTALL = "reinstall"  # the owner (or staff) re-clones the VM from an OS template
+    REINSTALLED = "reinstalled"  # the reinstall's last step
+    REINSTALL_FAIL = "reinstall_fail"  # the reinstall failed for good: stays reinstalling, flagged for staff
 
 
 class Actor(StrEnum):
@@ -72,17 +83,24 @@ TRANSITIONS = (
     Transition((PROVISIONING,), Event.GIVE_BACK, POOL, SYSTEM_ONLY),
     Transition((PROVISIONING,), Event.FAIL, FAILED, SYSTEM_ONLY),
     Transition((FAILED, PROVISIONING), Event.RETRY, PROVISIONING, STAFF_ONLY),
+    Transition((REINSTALLING,), Event.RETRY, REINSTALLING, STAFF_ONLY),  # a flagged reinstall only (check)
     Transition((ACTIVE,), Event.POWER, None, ANYONE),
     Transition((ACTIVE, SUSPENDED), Event.RENEW, ACTIVE, ANYONE),  # a staff hold: staff only (below)
-    Transition((PROVISIONING, FAILED, ACTIVE, SUSPENDED), Event.AUTO_RENEW, None, frozenset({Actor.CUSTOMER,
+    Transition((PROVISIONING, FAILED, ACTIVE, SUSPENDED, REINSTALLING), Event.AUTO_RENEW, None, frozenset({Actor.CUSTOMER,
                                                                                              Actor.STAFF})),
     Transition((ACTIVE,), Event.SUSPEND, SUSPENDED, frozenset({Actor.STAFF, Actor.SYSTEM})),
     Transition((SUSPENDED,), Event.SUSPEND, SUSPENDED, STAFF_ONLY),  # an unpaid suspension becomes a staff hold
     Transition((SUSPENDED,), Event.UNSUSPEND, ACTIVE, STAFF_ONLY),
     Transition((FAILED, ACTIVE, SUSPENDED), Event.TERMINATE, WIPING, frozenset({Actor.STAFF, Actor.SYSTEM})),
-    Transition((POOL, FAILED, ACTIVE, SUSPENDED), Event.RELEASE, WIPING, STAFF_ONLY),
+    Transition((REINSTALLING,), Event.TERMINATE, WIPING, STAFF_ONLY),  # a flagged reinstall only (check)
+    Transition((POOL, FAILED, ACTIVE, SUSPENDED, REINSTALLING), Event.RELEASE, WIPING, STAFF_ONLY),
     Transition((WIPING,), Event.WIPED, POOL, SYSTEM_ONLY),
+    Transition((ACTIVE,), Event.REINSTALL, REINSTALLING, frozenset({Actor.CUSTOMER, Actor.STAFF})),
+    Transition((REINSTALLING,), Event.REINSTALLED, ACTIVE, SYSTEM_ONLY),
+    Transition((REINSTALLING,), Event.REINSTALL_FAIL, None, SYSTEM_ONLY),
 )
+# From `reinstalling` these wait until the reinstall has failed and flagged the server.
+ONLY_WHEN_FLAGGED = {Event.RETRY, Event.TERMINATE, Event.RELEASE}
 _BY_KEY = {(source, t.event): t for t in TRANSITIONS for source in t.sources}
 
 # What a customer is told when a server's state refuses what they asked (status, message).
@@ -93,6 +111,7 @@ CUSTOMER_REFUSALS = {
     WIPING: (404, "not found"),
     POOL: (404, "not found"),
     ACTIVE: (409, "not possible now"),
+    REINSTALLING: (409, "server busy"),
 }
 
 
@@ -125,6 +144,9 @@ def check(server: Server, event: Event, actor: Actor) -> str:
     if actor not in transition.actors:
         raise TransitionRefused(server.id, state, event, actor, f"VM {server.id} is {state}: only "
                                 f"{' or '.join(sorted(transition.actors))} may {event} it")
+    if state == REINSTALLING and event in ONLY_WHEN_FLAGGED and not server.attention:
+        raise TransitionRefused(server.id, state, event, actor, f"VM {server.id} is being reinstalled: {event} waits "
+                                "until the reinstall is done or has failed")
     if state == SUSPENDED and event == Event.RENEW and actor != Actor.STAFF \
             and server.suspend_reason == SuspendReason.STAFF:
         raise TransitionRefused(server.id, state, event, actor, f"VM {server.id} is held by staff: only staff "

@@ -176,14 +176,16 @@ def _record_failure(wipe_id: int, exc: Exception, *, final: bool) -> None:
 
 # --- the steps ---------------------------------------------------------------------------------
 
-def _stop(server: Server) -> None:
+def stop_vm(server: Server) -> None:
+    """Stop the VM if it exists (a reinstall's first step too)."""
     proxmox = hypervisor.proxmox_client(server.node)
     if proxmox.vm_exists(server.id):
         proxmox.stop(server.id)  # PVE refuses to destroy a running VM
     server.status = ServerStatus.OFF
 
 
-def _destroy(server: Server) -> None:
+def destroy_vm(server: Server) -> None:
+    """Destroy the VM with its disks; never an OS template."""
     templates = {int(t["template_vmid"]) for t in current_app.config["OS_TEMPLATES"].values()}
     if server.id in templates:
         raise PermanentRemoteError(f"VM {server.id} is an OS template in OS_TEMPLATES; it is never destroyed")
@@ -194,7 +196,8 @@ def _destroy(server: Server) -> None:
         proxmox.destroy(server.id)
 
 
-def _clone(server: Server) -> None:
+def clone_template(server: Server, name: str | None = None) -> None:
+    """Full clone of the template of `server.os` under the server's VMID (an earlier attempt's clone: waited for)."""
     template = (current_app.config["OS_TEMPLATES"].get(server.os or "") or {}).get("template_vmid")
     if template is None:
         raise PermanentRemoteError(f"no OS template configured for {server.os!r} (OS_TEMPLATES)")
@@ -202,7 +205,7 @@ def _clone(server: Server) -> None:
     if proxmox.vm_exists(server.id):
         config = proxmox.wait_unlocked(server.id)  # an earlier attempt's clone: let it finish
     else:
-        config = proxmox.clone(int(template), server.id, f"pool-{server.os}-{server.id}",
+        config = proxmox.clone(int(template), server.id, name or f"pool-{server.os}-{server.id}",
                                current_app.config["PROXMOX_STORAGE"])
     # The row shows the fresh VM as it is until the next order sizes it.
     server.cores = int(config.get("cores") or server.cores or 1)
@@ -226,5 +229,5 @@ def _return(server: Server) -> None:
                                                                     "busy": False})
 
 
-STEPS = {WipeStepName.STOP: _stop, WipeStepName.DESTROY: _destroy, WipeStepName.CLONE: _clone,
+STEPS = {WipeStepName.STOP: stop_vm, WipeStepName.DESTROY: destroy_vm, WipeStepName.CLONE: clone_template,
          WipeStepName.NETWORK: _network, WipeStepName.RETURN_TO_POOL: _return}

@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 JOB = "jobs.mail.send_message"
 # Lines of a template that carry a secret, by template: blanked in the stored body once the
 # message is sent or given up on, so the secret does not outlive its delivery.
-SECRET_LINES = {"server_ready": "Пароль root: ", "registration_code": "Ваш код подтверждения регистрации в Oxnack: ",
+SECRET_LINES = {"server_ready": "Пароль root: ", "server_reinstalled": "Новый пароль root: ",
+                "registration_code": "Ваш код подтверждения регистрации в Oxnack: ",
                 "telegram_link_code": "Ваш код для привязки Telegram к аккаунту Oxnack: "}
 REDACTED = "[removed after delivery]"
 # After SMTP accepted a message, how long to keep trying to record it (a database restart).

@@ -85,9 +85,10 @@ def service_view(server: Server | ServiceRow, owner: Customer) -> dict:
 
 
 def _status(server: Server | ServiceRow) -> str:
-    """"suspended" while the rental is unpaid (the VM is stopped), else the power state."""
-    if server.lifecycle_state == LifecycleState.SUSPENDED:
-        return LifecycleState.SUSPENDED.value
+    """"suspended" while the rental is unpaid (the VM is stopped), "reinstalling" until a reinstall is done,
+    else the power state."""
+    if server.lifecycle_state in (LifecycleState.SUSPENDED, LifecycleState.REINSTALLING):
+        return LifecycleState(server.lifecycle_state).value
     return ServerStatus.ON.value if server.status == ServerStatus.ON else ServerStatus.OFF.value
 
 

@@ -7,6 +7,10 @@ run, held on its own connection so it dies with a killed worker, and the per-VM 
 shared with power actions. Every step starts by checking, on the server's locked row, that the
 server is still being provisioned for the run's customer (services/fleet/states.py): a run whose
 server was taken from the customer never touches the VM, mails nobody and refunds the customer.
+
+A reinstall (`kind` "reinstall", services/provisioning/reinstall.py) is a run too, with the wipe's
+stop, destroy and clone before the order's steps: it moves the server reinstalling -> active, and
+a failure flags it for staff instead of refunding (nothing was charged).
 """
 import logging
 from datetime import datetime, timedelta, timezone
@@ -17,12 +21,12 @@ from sqlalchemy import func, select, update
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProvisioningRun, ProvisioningStep, Server, Transaction, User
-from oxnack_admin.models.enums import PROVISIONING_STEPS, RunState, TransactionType
+from oxnack_admin.models.enums import STEPS_OF_KIND, RunKind, RunState, TransactionType
 from oxnack_admin.services.fleet import states, vm_locks
 from oxnack_admin.services.fleet.release import return_to_pool
 from oxnack_admin.services.fleet.states import Actor, Event
 from oxnack_admin.services.lifecycle import clock
-from oxnack_admin.services.mail import mail
+from oxnack_admin.services import notices
 from oxnack_admin.services.money import ledger
 from oxnack_admin.services.ops import advisory_locks, queueing
 from oxnack_admin.services.ops.retryable import describe, is_transient
@@ -46,11 +50,11 @@ class ServerTakenAway(Exception):
 
 
 def open_run(server: Server, user: User, *, cores: int, ram: int, hdd: int, os: str, price: Decimal,
-             promo: str | None, order_transaction_id: int | None) -> ProvisioningRun:
+             promo: str | None, order_transaction_id: int | None, kind: str = RunKind.ORDER) -> ProvisioningRun:
     """Record a run with every step pending, in the caller's transaction."""
     run = ProvisioningRun(server_id=server.id, user_id=user.id, cores=cores, ram=ram, hdd=hdd, os=os,
-                          price=price, promo=promo, order_transaction_id=order_transaction_id,
-                          steps=[ProvisioningStep(position=i, name=name) for i, name in enumerate(PROVISIONING_STEPS)])
+                          price=price, promo=promo, order_transaction_id=order_transaction_id, kind=kind,
+                          steps=[ProvisioningStep(position=i, name=name) for i, name in enumerate(STEPS_OF_KIND[kind])])
     db.session.add(run)
     db.session.flush()
     return run
@@ -115,12 +119,15 @@ def retry_run(run_id: int, actor) -> ProvisioningRun:
         raise RetryRefused(f"provisioning run {run_id} is already done")
     before = {"state": run.state, "error": run.error, "refund_transaction_id": run.refund_transaction_id}
     if run.state == RunState.FAILED:
-        _reclaim(run, actor)
+        if _is_reinstall(run):
+            _reclaim_reinstall(run)
+        else:
+            _reclaim(run, actor)
         for step in run.steps:
             if step.state in (RunState.FAILED, RunState.RUNNING):
                 step.state = RunState.PENDING
         run.state, run.error, run.finished_at = RunState.PENDING, None, None
-    audit.record(actor, "provisioning.retry", "provisioning_run", run.id, before=before,
+    audit.record(actor, f"{_label(run)}.retry", "provisioning_run", run.id, before=before,
                  after={"state": run.state, "refund_transaction_id": run.refund_transaction_id})
     db.session.flush()
     schedule(run)
@@ -156,9 +163,9 @@ def _carry_out(run: ProvisioningRun, job_id: str | None, max_steps: int | None =
             _carry_out_step(run, step)
             max_steps = None if max_steps is None else max_steps - 1
     server = _lock_server_of(run)
-    states.move(server, Event.PROVISIONED, Actor.SYSTEM)
+    states.move(server, Event.REINSTALLED if _is_reinstall(run) else Event.PROVISIONED, Actor.SYSTEM)
     run.state, run.error, run.finished_at = RunState.DONE, None, _now()
-    audit.record(None, "provisioning.done", "provisioning_run", run.id, after={"server_id": run.server_id})
+    audit.record(None, f"{_label(run)}.done", "provisioning_run", run.id, after={"server_id": run.server_id})
     db.session.commit()
     log.info("provisioning run %s done: server %s is running", run.id, run.server_id)
 
@@ -175,8 +182,17 @@ def _lock_server_of(run: ProvisioningRun) -> Server:
 
 def _still_provisioning_for(run: ProvisioningRun, server: Server) -> bool:
     user = db.session.get(User, run.user_id)
+    expected = states.REINSTALLING if _is_reinstall(run) else states.PROVISIONING
     return bool(server.busy and user.username and server.username == user.username
-                and states.state_of(server) == states.PROVISIONING)
+                and states.state_of(server) == expected)
+
+
+def _is_reinstall(run: ProvisioningRun) -> bool:
+    return run.kind == RunKind.REINSTALL
+
+
+def _label(run: ProvisioningRun) -> str:
+    return "reinstall" if _is_reinstall(run) else "provisioning"
 
 
 def _carry_out_step(run: ProvisioningRun, step: ProvisioningStep) -> None:
@@ -212,7 +228,8 @@ def _give_up(run_id: int, reason: str, transient: bool) -> ProvisioningRun:
         db.session.rollback()
         return run
     if run.state == RunState.FAILED:  # a repeated call only makes sure of the refund; the first reason stays
-        _refund_once(run)
+        if not _is_reinstall(run):
+            _refund_once(run)
         db.session.commit()
         return run
     now = _now()
@@ -220,18 +237,46 @@ def _give_up(run_id: int, reason: str, transient: bool) -> ProvisioningRun:
         if step.state == RunState.RUNNING:
             step.state, step.error, step.finished_at = RunState.FAILED, reason, now
     run.state, run.error, run.finished_at = RunState.FAILED, reason, now
+    user = db.session.get(User, run.user_id)
+    if _is_reinstall(run):
+        return _give_up_reinstall(run, user, reason)
     _refund_once(run)
     settled = _settle_vm(run, reason, transient)
-    user = db.session.get(User, run.user_id)
-    if user.mail:
-        mail.queue_templated_mail(user.mail, "provisioning_failed", server_id=run.server_id,
-                                  price=ledger.as_json_number(run.price), cores=run.cores, ram=run.ram,
-                                  hdd=run.hdd, os=run.os)
+    notices.notify(user, "provisioning_failed", server_id=run.server_id, price=ledger.as_json_number(run.price),
+                   cores=run.cores, ram=run.ram, hdd=run.hdd, os=run.os)
     audit.record(None, "provisioning.failed", "provisioning_run", run.id,
                  after={"reason": reason, "vm": settled, "refund_transaction_id": run.refund_transaction_id})
     db.session.commit()
     log.warning("provisioning run %s failed for good: %s", run_id, reason)
     return run
+
+
+def _give_up_reinstall(run: ProvisioningRun, user: User, reason: str) -> ProvisioningRun:
+    """A failed reinstall keeps the server reinstalling, flagged for staff; nothing to refund."""
+    server = db.session.execute(select(Server).where(Server.id == run.server_id).with_for_update()).scalar_one()
+    settled = "left as it is: no longer this owner's"
+    if _still_provisioning_for(run, server):
+        states.move(server, Event.REINSTALL_FAIL, Actor.SYSTEM)
+        failed_step = next((s.name for s in run.steps if s.state == RunState.FAILED), "start")
+        server.attention = f"reinstall run {run.id} failed at {failed_step}: {reason}"[:500]
+        settled = "flagged for staff"
+        notices.notify(user, "reinstall_failed", server_id=run.server_id, os=run.os)
+    audit.record(None, "reinstall.failed", "provisioning_run", run.id, after={"reason": reason, "vm": settled})
+    db.session.commit()
+    log.warning("reinstall run %s failed for good: %s", run.id, reason)
+    return run
+
+
+def _reclaim_reinstall(run: ProvisioningRun) -> None:
+    """Staff retry a failed reinstall: the server must still be its owner's, reinstalling and flagged."""
+    server = db.session.execute(select(Server).where(Server.id == run.server_id).with_for_update()).scalar_one()
+    if not _still_provisioning_for(run, server):
+        raise RetryRefused(f"VM {server.id} is no longer this reinstall's ({states.state_of(server)})")
+    try:
+        states.move(server, Event.RETRY, Actor.STAFF)
+    except states.TransitionRefused as refused:
+        raise RetryRefused(str(refused)) from None
+    server.attention = None
 
 
 def _refund_once(run: ProvisioningRun) -> None:

@@ -16,12 +16,13 @@ from oxnack_admin.clients.pfsense import PfSenseClient
 from oxnack_admin.clients.proxmox import ProxmoxClient
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProvisioningRun, Server, User
-from oxnack_admin.models.enums import NoticeChannel, ProvisioningStepName, ServerStatus
+from oxnack_admin.models.enums import NoticeChannel, ProvisioningStepName, RunKind, ServerStatus
 from oxnack_admin.services import sealed
 from oxnack_admin.services.fleet import hypervisor
 from oxnack_admin.services.fleet.network_lock import pfsense_changes
 from oxnack_admin.services import notices
 from oxnack_admin.services.fleet.release import network_descr
+from oxnack_admin.services.lifecycle import termination
 
 PASSWORD_ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "lIO0")
 PASSWORD_LENGTH = 16
@@ -53,12 +54,13 @@ class Facts:
     wan_ip: str | None
     passwd: str | None
     network_refs: dict | None
+    kind: str = RunKind.ORDER
 
     @classmethod
     def of(cls, run: ProvisioningRun, server: Server, user: User) -> "Facts":
         return cls(run.id, server.id, server.node, run.cores, run.ram, run.hdd, run.os, user.username, user.mail,
                    server.mac, server.name, server.lan_ip, server.first_ip, server.passwd,
-                   dict(server.network_refs) if server.network_refs else None)
+                   dict(server.network_refs) if server.network_refs else None, run.kind or RunKind.ORDER)
 
 
 @dataclass
@@ -95,6 +97,25 @@ def new_root_password() -> str:
 def new_mac() -> str:
     """A locally administered MAC in the KVM range the legacy site used (52:54:00:xx:xx:xx)."""
     return "52:54:00:" + ":".join(f"{secrets.randbelow(256):02x}" for _ in range(3))
+
+
+def stop_vm(ctx: StepContext) -> dict:
+    """A reinstall starts as the wipe does: the VM stopped (PVE destroys no running VM)."""
+    termination.stop_vm(ctx.server)
+    return {"status": "stopped"}
+
+
+def destroy_vm(ctx: StepContext) -> dict:
+    """The owner's disk goes with the VM; the row, its MAC, addresses and pfSense objects stay."""
+    termination.destroy_vm(ctx.server)
+    return {"destroyed": ctx.facts.vmid}
+
+
+def clone_template(ctx: StepContext) -> dict:
+    """A full clone of the chosen OS's template under the same VMID; the next steps size it as ordered."""
+    ctx.server.os = ctx.facts.os
+    termination.clone_template(ctx.server, name=f"{ctx.facts.vmid}-{ctx.facts.username or 'reinstall'}")
+    return {"os": ctx.facts.os}
 
 
 def configure_vm(ctx: StepContext) -> dict:
@@ -207,7 +228,8 @@ def notify_owner(ctx: StepContext) -> dict:
     if password is None:
         raise ProvisioningDataError(f"the root password of VM {facts.vmid} cannot be unsealed "
                                     "(SECRET_KEY changed since it was set?)")
-    notices.notify(owner, "server_ready", password=password, server_id=facts.vmid, cores=facts.cores,
+    template = "server_reinstalled" if facts.kind == RunKind.REINSTALL else "server_ready"
+    notices.notify(owner, template, password=password, server_id=facts.vmid, cores=facts.cores,
                    ram=facts.ram, hdd=facts.hdd, os=facts.os, ip=facts.wan_ip)
     # The mail or the Telegram message holds it now (until delivered); the server row forgets it.
     ctx.server.passwd = None
@@ -215,6 +237,9 @@ def notify_owner(ctx: StepContext) -> dict:
 
 
 STEPS = {
+    ProvisioningStepName.STOP_VM: stop_vm,
+    ProvisioningStepName.DESTROY_VM: destroy_vm,
+    ProvisioningStepName.CLONE_TEMPLATE: clone_template,
     ProvisioningStepName.CONFIGURE_VM: configure_vm,
     ProvisioningStepName.RESIZE_DISK: resize_disk,
     ProvisioningStepName.NETWORK: configure_network,

@@ -125,6 +125,10 @@ WORDS = {"on": {"en": "on", "ru": "вкл."}, "off": {"en": "off", "ru": "вык
 NOTICES = {
     "server_ready": {"en": "Your server №{server_id} is ready: {ip}\nssh root@{ip}{password_line}",
                      "ru": "Ваш сервер №{server_id} готов: {ip}\nssh root@{ip}{password_line}"},
+    "server_reinstalled": {"en": "Server №{server_id} is reinstalled with {os}: {ip}\nssh root@{ip}{password_line}",
+                           "ru": "Сервер №{server_id} переустановлен ({os}): {ip}\nssh root@{ip}{password_line}"},
+    "reinstall_failed": {"en": "The reinstall of server №{server_id} failed; support has been told and will finish it.",
+                         "ru": "Переустановка сервера №{server_id} не удалась; поддержка уже знает и завершит её."},
     "password_line": {"en": "\nRoot password: <code>{password}</code>\nThis message is deleted in {minutes} minutes: "
                             "save the password and change it after the first login.",
                       "ru": "\nПароль root: <code>{password}</code>\nЭто сообщение удалится через {minutes} минут: "

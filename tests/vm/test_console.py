@@ -1,0 +1,107 @@
+"""POST /console_link and the relay: single-use links and sessions, the RFB handshake carried both ways."""
+import re
+import struct
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from websockets.exceptions import InvalidMessage, InvalidStatus
+from websockets.sync.client import connect
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from oxnack_admin.extensions import redis_client
+from oxnack_admin.services.vm import console
+from oxnack_admin.simulator.proxmox_console import vnc_response
+from tests.support.factories import make_user
+
+
+@pytest.fixture
+def live(app):
+    """The app on a real loopback HTTP server (WebSockets need a socket); yields its base URL."""
+    class OneRequestPerConnection(WSGIRequestHandler):
+        # gunicorn closes its copy of a taken-over socket; werkzeug's HTTP/1.1 loop would read the RFB bytes.
+        protocol_version = "HTTP/1.0"
+
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=OneRequestPerConnection)
+    # socketserver half-closes every connection it ends (SHUT_WR reaches the relay's copy too); gunicorn only closes.
+    server.shutdown_request = server.close_request
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def link(client, server_id=301):
+    return client.post("/console_link", json={"server_id": server_id})
+
+
+def page_of(client, url: str):
+    return client.get(url.split("localhost", 1)[1])
+
+
+def session_of(html: str) -> tuple[str, str]:
+    path = re.search(r'location\.host \+ "([^"]+)"', html).group(1)
+    password = re.search(r'password: "([^"]+)"', html).group(1)
+    return path, password
+
+
+def test_link_is_absolute_single_use_and_expires(signed_in, owner, sold, proxmox):
+    sold(owner, 301)
+    response = link(signed_in)
+    body = response.get_json()
+    assert response.status_code == 200 and body["status"] == "success"
+    assert re.fullmatch(r"http://localhost/vnc/[\w-]{40,}", body["url"])
+    expires = datetime.fromisoformat(body["expires_at"].replace("Z", "+00:00"))
+    assert timedelta(seconds=55) < expires - datetime.now(timezone.utc) <= timedelta(seconds=60)
+    token = body["url"].rsplit("/", 1)[1]
+    assert 0 < redis_client.ttl(console._key("link", token)) <= 60
+    first = page_of(signed_in, body["url"])
+    assert first.status_code == 200 and first.headers["Cache-Control"] == "no-store"
+    assert page_of(signed_in, body["url"]).status_code == 404
+    # The page holds only the one-time VNC ticket: no Proxmox credential of any kind.
+    html = first.get_data(as_text=True)
+    _, password = session_of(html)
+    assert password.startswith("PVEVNC:")
+    for secret in (proxmox.token, proxmox.token.rsplit("=", 1)[1], "PVEAPIToken", "PVEAuthCookie", "simulator"):
+        assert secret not in html
+    assert "novnc/core/rfb.js" in html
+
+
+def test_link_refused_for_foreign_suspended_and_signed_out(client, signed_in, owner, sold, proxmox):
+    sold(make_user("other@example.com"), 302)
+    assert link(signed_in, 302).status_code == 404
+    assert signed_in.post("/console_link", json={"server_id": "302"}).status_code == 400
+    signed_in.delete_cookie("session_id")
+    assert link(signed_in).status_code == 401
+
+
+def test_relay_carries_the_rfb_handshake_both_ways(signed_in, owner, sold, proxmox, live):
+    sold(owner, 301)
+    html = page_of(signed_in, link(signed_in).get_json()["url"]).get_data(as_text=True)
+    path, password = session_of(html)
+    url = "ws" + live[len("http"):] + path
+    assert path.startswith("/vnc/"), path
+    with connect(url, subprotocols=["binary"], open_timeout=10) as browser:
+        assert browser.recv(timeout=10) == b"RFB 003.008\n"
+        browser.send(b"RFB 003.008\n")
+        assert browser.recv(timeout=10) == b"\x01\x02"  # VNC authentication only
+        browser.send(b"\x02")
+        challenge = browser.recv(timeout=10)
+        browser.send(vnc_response(password, challenge))  # the ticket is the RFB password
+        assert browser.recv(timeout=10) == b"\x00\x00\x00\x00"
+        browser.send(b"\x01")
+        init = browser.recv(timeout=10)
+        width, height = struct.unpack("!HH", init[:4])
+        assert (width, height) == (480, 200) and init.endswith(b"VM 301 (301-" + owner.username.encode() + b")")
+        browser.send(b"\x03\x00" + struct.pack("!HHHH", 0, 0, width, height))
+        update = b""
+        while len(update) < 4 + 12 + width * height * 4:
+            update += browser.recv(timeout=10)
+        assert update[:4] == b"\x00\x00\x00\x01"
+    # Proxmox was asked with the app's own credentials for exactly this proxy's port and ticket.
+    call = proxmox.calls_to("GET", r"/qemu/301/vncwebsocket$")[-1]
+    assert call.params["vncticket"] == password and call.params["port"]
+    assert proxmox.consoles_served == 1
+    # The page's WebSocket session is single-use.
+    with pytest.raises((InvalidStatus, InvalidMessage)):  # werkzeug answers the refusal as HTTP/1.0 404
+        connect(url, open_timeout=10)
