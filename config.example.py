@@ -160,3 +160,15 @@ UPLOAD_FOLDER = "instance/uploads"  # market images are stored here and served u
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # largest market image upload
 SIMULATED_SYSTEMS = []  # set by `make run`: the remote systems it stands in for (hypervisor, platega, socks_upstream); the banner names them
 MEDIA_URL_BASE = ""  # public base of /media links stored in image_link (e.g. https://api.oxnack.example); empty: the console's host
+
+# --- Staff two-factor sign-in, status and metrics ----------------------------------
+STAFF_2FA_REQUIRED_ROLES = ["admin", "owner"]  # roles that must enrol in TOTP before any other console page
+STAFF_2FA_ISSUER = "Oxnack Admin"  # the name authenticator apps show beside the account
+STAFF_2FA_MAX_FAILURES = 5  # wrong codes in a row that lock a member's 2FA (recovery codes too)
+STAFF_2FA_LOCK_MINUTES = 15  # how long that lock lasts
+STAFF_2FA_PENDING_MINUTES = 5  # how long a correct password waits for its code before sign-in starts over
+STATUS_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]  # clients that may read GET /status without a token
+STATUS_CHECK_TIMEOUT = 2.0  # seconds each /status check may take before it counts as down
+METRICS_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]  # clients that may scrape GET /metrics; others get 404
+METRICS_ENABLED = True  # off: no request timing and /metrics answers 404 (for measuring its cost)
+LOG_FORMAT = "text"  # "json": one JSON object per line (for a log shipper), with the request id

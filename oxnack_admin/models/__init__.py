@@ -9,10 +9,12 @@ from .proxies import ProxyInventory, ProxyOrder, ProxySyncRun
 from .provisioning import ProvisioningRun, ProvisioningStep
 from .servers import Server, ServerAddress, ServerEvent, ServerWipe
 from .staff import Staff, StaffApiToken
+from .two_factor import StaffRecoveryCode, StaffTwoFactor
 
 __all__ = [
     "AuditEvent", "Invoice", "MailMessage", "MarketService", "Promocode", "PromocodeUse",
     "ProvisioningRun", "ProvisioningStep", "ProxyInventory", "ProxyOrder", "ProxySyncRun",
     "Server", "ServerAddress", "ServerEvent", "ServerWipe", "Staff",
     "StaffApiToken", "Transaction", "User", "UserSession",
+    "StaffRecoveryCode", "StaffTwoFactor",
 ]

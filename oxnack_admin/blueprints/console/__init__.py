@@ -80,4 +80,4 @@ def _error_page(status: int, message: str):
 
 
 from . import (api_tokens, audit, auth, dashboard, duplicates, invoices, jobs, market, promocodes,  # noqa: E402,F401
-               proxies, server_actions, server_lifecycle, servers, staff, transactions, users)
+               proxies, server_actions, server_lifecycle, servers, staff, transactions, two_factor, users)
