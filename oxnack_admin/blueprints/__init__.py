@@ -11,10 +11,11 @@ def register_all(app: Flask) -> None:
     from .market import bp as market
     from .media import bp as media
     from .openapi import bp as openapi
+    from .ops import bp as ops
     from .orders import bp as orders
     from .payments import bp as payments, pages_bp as payment_pages
     from .proxies import bp as proxies
 
     for blueprint in (health, auth, account, orders, proxies, market, mail_relay, payments, payment_pages, openapi,
-                      console, media):
+                      console, media, ops):
         app.register_blueprint(blueprint)
