@@ -29,6 +29,7 @@ from oxnack_admin.services.money import promocodes
 from oxnack_admin.services.orders import customer_servers
 from oxnack_admin.blueprints import account, orders
 from .classic import VARY_BY_ORIGIN, ClassicError
+from .request_metrics import ENDPOINT_KEY
 from oxnack_admin.blueprints.orders import bodies
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class HotReads:
     def __init__(self, app: Flask, next_app, reads: dict[tuple[str, str], Read]):
         self.app, self.next_app, self.reads = app, next_app, reads
         self.cors_headers = app.extensions["cors_headers"]
+        self.endpoints = {(method, path): _endpoint(app, method, path) for method, path in reads}
 
     def __call__(self, environ, start_response):
         read = self.reads.get((environ["REQUEST_METHOD"], environ.get("PATH_INFO")))
@@ -87,6 +89,7 @@ class HotReads:
         if answer is None:
             return self.next_app(environ, start_response)
         status, body = answer
+        environ[ENDPOINT_KEY] = self.endpoints[(environ["REQUEST_METHOD"], environ["PATH_INFO"])]  # for /metrics
         # The order Flask's hooks add them in: the blueprint's Vary, then CORS, then the request id.
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))), VARY_BY_ORIGIN,
                    *self.cors_headers(environ), (REQUEST_ID_HEADER, request_id_of(environ))]

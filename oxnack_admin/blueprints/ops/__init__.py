@@ -1,7 +1,7 @@
 """The operator's endpoints: GET /status (every dependency) and GET /metrics (Prometheus); others see 404."""
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 
-from oxnack_admin.services.ops import access, status
+from oxnack_admin.services.ops import access, metrics, status
 
 bp = Blueprint("ops", __name__)
 
@@ -14,3 +14,12 @@ def show_status():
     response = jsonify(status.report())
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.get("/metrics")
+def show_metrics():
+    if not current_app.config["METRICS_ENABLED"] or not access.in_networks(
+            request.remote_addr, current_app.config["METRICS_ALLOWED_NETWORKS"]):
+        abort(404)
+    body, content_type = metrics.render()
+    return Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})
