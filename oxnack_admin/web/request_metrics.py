@@ -11,6 +11,7 @@ from flask import Flask, request, request_started
 
 from oxnack_admin.services.ops.metrics import LATENCY, REQUESTS
 
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 ENDPOINT_KEY = "oxnack.endpoint"  # set by the hot reads, which answer without a Flask request
 
 
@@ -22,6 +23,7 @@ def remember_endpoint(sender: Flask, **extra) -> None:
 class RequestMetrics:
     def __init__(self, app: Flask, next_app):
         self.next_app = next_app
+        self.children = {}  # (endpoint, method, status) -> (latency child, counter child)
         # A signal, not a request hook: the hot reads turn themselves off for hooks they do not know.
         request_started.connect(remember_endpoint, app)
 
@@ -37,6 +39,11 @@ class RequestMetrics:
             return self.next_app(environ, counting_start_response)
         finally:
             endpoint = environ.get(ENDPOINT_KEY, "unmatched")
-            LATENCY.labels(endpoint).observe(time.perf_counter() - started)
-            REQUESTS.labels(endpoint, environ.get("REQUEST_METHOD", ""), seen[-1][:3] if seen else "500").inc()
+            method = environ.get("REQUEST_METHOD", "")
+            key = (endpoint, method if method in METHODS else "other", seen[-1][:3] if seen else "500")
+            children = self.children.get(key)
+            if children is None:  # labels() validates and locks: done once per series, not per request
+                children = self.children[key] = (LATENCY.labels(endpoint), REQUESTS.labels(*key))
+            children[0].observe(time.perf_counter() - started)
+            children[1].inc()
 

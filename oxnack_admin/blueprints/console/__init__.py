@@ -22,6 +22,7 @@ NAVIGATION = (
     ("Transactions", "console.transactions", StaffRole.SUPPORT),
     ("Jobs", "console.jobs", StaffRole.SUPPORT),
     ("Audit log", "console.audit", StaffRole.SUPPORT),
+    ("System", "console.system", StaffRole.SUPPORT),
     ("API tokens", "console.tokens", StaffRole.ADMIN),
     ("Staff", "console.staff", StaffRole.OWNER),
 )
@@ -80,4 +81,4 @@ def _error_page(status: int, message: str):
 
 
 from . import (api_tokens, audit, auth, dashboard, duplicates, invoices, jobs, market, promocodes,  # noqa: E402,F401
-               proxies, server_actions, server_lifecycle, servers, staff, transactions, two_factor, users)
+               proxies, server_actions, server_lifecycle, servers, staff, system, transactions, two_factor, users)
