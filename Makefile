@@ -36,6 +36,7 @@ chromium:
 # `make bench BENCH_ARGS=--quick` for a short smoke run; see bench/classic_endpoints.py --help.
 bench: $(VENV)/.test wrk
 	$(PY) bench/classic_endpoints.py $(BENCH_ARGS)
+	$(PY) bench/metrics_cost.py $(BENCH_ARGS)
 
 # The benches' load generator (Debian's package), installed with apt when missing.
 wrk:

@@ -204,3 +204,15 @@ CONSOLE_LINK_SECONDS = 60  # a console link opens its page once, within this man
 CONSOLE_SESSION_SECONDS = 10  # the page's WebSocket must connect this soon (Proxmox's vncticket lives ~10 s)
 CONSOLE_MAX_SESSIONS = 200  # open consoles per app process; more are refused (each holds two sockets)
 PUBLIC_BASE_URL = ""  # origin of absolute console links (https://api.oxnack.example); empty: the request's host
+
+# --- Staff two-factor sign-in, status and metrics ----------------------------------
+STAFF_2FA_REQUIRED_ROLES = ["admin", "owner"]  # roles that must enrol in TOTP before any other console page
+STAFF_2FA_ISSUER = "Oxnack Admin"  # the name authenticator apps show beside the account
+STAFF_2FA_MAX_FAILURES = 5  # wrong codes in a row that lock a member's 2FA (recovery codes too)
+STAFF_2FA_LOCK_MINUTES = 15  # how long that lock lasts
+STAFF_2FA_PENDING_MINUTES = 5  # how long a correct password waits for its code before sign-in starts over
+STATUS_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]  # clients that may read GET /status without a token
+STATUS_CHECK_TIMEOUT = 2.0  # seconds each /status check may take before it counts as down
+METRICS_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]  # clients that may scrape GET /metrics; others get 404
+METRICS_ENABLED = True  # off: no request timing and /metrics answers 404 (for measuring its cost)
+LOG_FORMAT = "text"  # "json": one JSON object per line (for a log shipper), with the request id

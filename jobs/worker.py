@@ -13,7 +13,7 @@ from rq import Queue, SimpleWorker, Worker
 from rq.cron import CronScheduler
 
 from oxnack_admin.extensions import db
-from oxnack_admin.services.ops import queueing
+from oxnack_admin.services.ops import metrics, queueing
 
 from . import crypto, lifecycle, maintenance, payments, proxies
 
@@ -31,6 +31,15 @@ class _InAppContext:
                 return super().perform_job(job, queue, execution)
             finally:
                 db.session.remove()
+
+    def handle_job_success(self, job, queue, started_job_registry, execution):
+        super().handle_job_success(job, queue, started_job_registry, execution)
+        metrics.record_job(self.connection, queue.name, "succeeded")
+
+    def handle_job_failure(self, job, queue, started_job_registry=None, exc_string="", execution=None):
+        retried = bool(job.retries_left)  # RQ queues it again rather than failing it
+        super().handle_job_failure(job, queue, started_job_registry, exc_string, execution)
+        metrics.record_job(self.connection, queue.name, "retried" if retried else "failed")
 
 
 class AppWorker(_InAppContext, Worker):

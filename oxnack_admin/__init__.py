@@ -18,6 +18,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_hot_reads(app)
     register_connection_close(app)
     register_proxy(app)
+    register_request_metrics(app)
     return app
 
 
@@ -32,6 +33,14 @@ def register_hot_reads(app: Flask) -> None:
     from .web.hot_reads import register_hot_reads as register
 
     register(app)
+
+
+def register_request_metrics(app: Flask) -> None:
+    """Outermost: every answer counted by endpoint and status, the hot reads too (METRICS_ENABLED)."""
+    if app.config["METRICS_ENABLED"]:
+        from .web.request_metrics import RequestMetrics
+
+        app.wsgi_app = RequestMetrics(app, app.wsgi_app)
 
 
 def register_proxy(app: Flask) -> None:

@@ -11,6 +11,7 @@ def register_all(app: Flask) -> None:
     from .market import bp as market
     from .media import bp as media
     from .openapi import bp as openapi
+    from .ops import bp as ops
     from .orders import bp as orders
     from .payments import bp as payments, pages_bp as payment_pages
     from .proxies import bp as proxies
@@ -19,5 +20,5 @@ def register_all(app: Flask) -> None:
     from .vm.pages import bp as vnc
 
     for blueprint in (health, auth, account, orders, proxies, market, mail_relay, payments, payment_pages, openapi,
-                      console, media, telegram, vm, vnc):
+                      console, media, telegram, vm, vnc, ops):
         app.register_blueprint(blueprint)

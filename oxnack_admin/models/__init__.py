@@ -11,6 +11,7 @@ from .provisioning import ProvisioningRun, ProvisioningStep
 from .servers import Server, ServerAddress, ServerEvent, ServerWipe
 from .staff import Staff, StaffApiToken
 from .telegram import TelegramChat, TelegramMessage, TelegramUpdate
+from .two_factor import StaffRecoveryCode, StaffTwoFactor
 
 __all__ = [
     "AuditEvent", "CryptoInvoice", "CryptoTransfer", "CryptoWatcher", "Invoice", "MailMessage", "MarketService", "Promocode", "PromocodeUse",
@@ -18,4 +19,5 @@ __all__ = [
     "Server", "ServerAddress", "ServerEvent", "ServerWipe", "Staff",
     "StaffApiToken", "Transaction", "User", "UserSession",
     "TelegramChat", "TelegramMessage", "TelegramUpdate",
+    "StaffRecoveryCode", "StaffTwoFactor",
 ]

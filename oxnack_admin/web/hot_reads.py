@@ -29,6 +29,7 @@ from oxnack_admin.services.money import promocodes
 from oxnack_admin.services.orders import customer_servers
 from oxnack_admin.blueprints import account, orders
 from .classic import STATE_CHANGING, VARY_BY_ORIGIN, ClassicError, checks_origin
+from .request_metrics import ENDPOINT_KEY
 from oxnack_admin.blueprints.orders import bodies
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class HotReads:
         # Reads whose view refuses a foreign Origin (none today: /calc_price changes nothing).
         self.origin_checked = {key for key in reads if key[0] in STATE_CHANGING
                                and checks_origin(app.view_functions[_endpoint(app, *key)])}
+        self.endpoints = {(method, path): _endpoint(app, method, path) for method, path in reads}
 
     def __call__(self, environ, start_response):
         key = (environ["REQUEST_METHOD"], environ.get("PATH_INFO"))
@@ -92,6 +94,7 @@ class HotReads:
         if answer is None:
             return self.next_app(environ, start_response)
         status, body = answer
+        environ[ENDPOINT_KEY] = self.endpoints[(environ["REQUEST_METHOD"], environ["PATH_INFO"])]  # for /metrics
         # The order Flask's hooks add them in: the blueprint's Vary, then CORS, then the request id.
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))), VARY_BY_ORIGIN,
                    *self.cors_headers(environ), (REQUEST_ID_HEADER, request_id_of(environ))]

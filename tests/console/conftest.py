@@ -12,10 +12,11 @@ from oxnack_admin import create_app
 from oxnack_admin.extensions import db
 from oxnack_admin.models import MarketService, ProvisioningRun, ProvisioningStep, ProxySyncRun
 from oxnack_admin.models.enums import PROVISIONING_STEPS, ProxySyncTrigger, RunState
-from oxnack_admin.services.staff import api_tokens
+from oxnack_admin.services.staff import api_tokens, two_factor
 from tests.conftest import make_test_config
 # The job tests' fixtures: loopback Proxmox and pfSense, pool VMs in both, a real burst RQ worker.
 from tests.jobs.conftest import job_config, pfsense, pool, proxmox, work  # noqa: F401
+from tests.support.two_factor import enrol
 from tests.support.factories import make_invoice, make_promocode, make_server, make_staff, make_user
 
 STAFF_PASSWORD = "staff-password-1"
@@ -63,8 +64,13 @@ def forget_current_user() -> None:
 
 
 def sign_in(client, staff) -> None:
-    """Put `staff` in the console session the way Flask-Login does after a sign-in."""
+    """Put `staff` in the console session the way Flask-Login does after a sign-in (password and code).
+
+    A member of a role that needs 2FA is enrolled first, as the console would insist.
+    """
     forget_current_user()
+    if staff.role in client.application.config["STAFF_2FA_REQUIRED_ROLES"] and not two_factor.is_enrolled(staff):
+        enrol(staff)
     with client.session_transaction("/console/") as session:
         session.clear()
         session["_user_id"] = staff.get_id()  # "<id>.<session generation>"

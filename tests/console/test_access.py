@@ -34,9 +34,10 @@ LEAST_ROLE = {
     "console.audit": SUPPORT,
     "console.tokens": ADMIN, "console.tokens_create": ADMIN, "console.tokens_revoke": ADMIN,
     "console.staff": OWNER, "console.staff_create": OWNER, "console.staff_role": OWNER,
-    "console.staff_activate": OWNER, "console.staff_deactivate": OWNER,
+    "console.staff_activate": OWNER, "console.staff_deactivate": OWNER, "console.staff_reset_2fa": OWNER,
+    "console.two_factor_view": SUPPORT, "console.system": SUPPORT, "console.two_factor_confirm": SUPPORT,
 }
-PUBLIC = {"console.login"}
+PUBLIC = {"console.login", "console.login_code"}
 RANK = {None: 0, SUPPORT: 1, ADMIN: 2, OWNER: 3}
 
 

@@ -4,13 +4,25 @@ from sqlalchemy import select
 from oxnack_admin.extensions import db
 from oxnack_admin.models import AuditEvent, Staff
 from oxnack_admin.services.accounts.passwords import verify_password
+from oxnack_admin.services.staff import two_factor
 from tests.console.conftest import HTMX, STAFF_PASSWORD, forget_current_user
 from tests.support.factories import make_staff, make_user
+from tests.support.two_factor import code, enrol, forget_used_codes
 
 
 def login(client, email, password=STAFF_PASSWORD, path="/console/login"):
+    """The sign-in form; a member whose role needs 2FA is enrolled and also sends the code."""
     forget_current_user()
-    return client.post(path, data={"email": email, "password": password})
+    staff = db.session.scalar(select(Staff).where(Staff.email == email.lower()))
+    if staff is not None and staff.role in client.application.config["STAFF_2FA_REQUIRED_ROLES"]:
+        if not two_factor.is_enrolled(staff):
+            enrol(staff)
+        forget_used_codes(staff)  # as if each sign-in came at another time
+    response = client.post(path, data={"email": email, "password": password})
+    if response.status_code == 302 and response.headers["Location"] == "/console/login/code":
+        forget_current_user()
+        response = client.post("/console/login/code", data={"code": code()})
+    return response
 
 
 def test_signing_in_sets_the_console_cookie_and_is_audited(app, client):
@@ -73,7 +85,7 @@ def test_staff_sign_in_is_rate_limited(app_with):
 
 def test_the_tokens_of_the_pages_are_what_htmx_and_forms_send(app):
     """With a client that sends no token of its own: the login form's token, then the page's hx-headers one."""
-    make_staff("admin", email="csrf@oxnack.test")
+    enrol(make_staff("admin", email="csrf@oxnack.test"))
     customer_id = make_user("csrf-customer@example.com", verified=False).id
     client = app.test_client()
     client.send_csrf = False
@@ -82,6 +94,12 @@ def test_the_tokens_of_the_pages_are_what_htmx_and_forms_send(app):
     assert client.post("/console/login", data={"email": "csrf@oxnack.test", "password": STAFF_PASSWORD}).status_code == 400
     assert client.post("/console/login", data={"email": "csrf@oxnack.test", "password": STAFF_PASSWORD,
                                                "csrf_token": token}).status_code == 302
+    # The code page's form carries the token too.
+    forget_current_user()
+    page = client.get("/console/login/code").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    assert client.post("/console/login/code", data={"code": code()}).status_code == 400
+    assert client.post("/console/login/code", data={"code": code(), "csrf_token": token}).status_code == 302
     # htmx sends the token from <body hx-headers> as X-CSRFToken.
     forget_current_user()
     dashboard = client.get("/console/").get_data(as_text=True)

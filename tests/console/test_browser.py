@@ -4,6 +4,7 @@ import re
 import threading
 
 import pytest
+from flask import current_app
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -14,19 +15,28 @@ from tests.console.conftest import STAFF_PASSWORD
 from tests.jobs.support import place
 from tests.support.browser import save_screenshot
 from tests.support.factories import make_staff, make_user
+from tests.support.two_factor import code, enrol
 
 pytestmark = pytest.mark.browser
 
 
 def sign_in(page, base_url: str, role: str = "owner"):
     staff = make_staff(role, email=f"{role}-browser@oxnack.test", password=STAFF_PASSWORD)
+    secret = enrol(staff) if role in page_app_roles() else None
     page.on("dialog", lambda dialog: dialog.accept())  # hx-confirm asks with window.confirm
     page.goto(f"{base_url}/console/login")
     page.get_by_label("E-mail").fill(staff.email)
     page.get_by_label("Password").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    if secret:
+        page.get_by_label("Code from your authenticator app").fill(code(secret))
+        page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     return staff
+
+
+def page_app_roles() -> list[str]:
+    return current_app.config["STAFF_2FA_REQUIRED_ROLES"]
 
 
 def mark_page(page) -> None:

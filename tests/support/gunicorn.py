@@ -19,19 +19,23 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def run_gunicorn(database_url: str, redis_url: str, ports: list[int], **settings) -> Iterator[None]:
-    """Serve wsgi:app on 127.0.0.1 at every port of `ports`; settings become OXNACK_<NAME> variables."""
+def run_gunicorn(database_url: str, redis_url: str, ports: list[int], *, gunicorn_args: tuple[str, ...] = (),
+                 environ: dict | None = None, **settings) -> Iterator[subprocess.Popen]:
+    """Serve wsgi:app on 127.0.0.1 at every port of `ports`; settings become OXNACK_<NAME> variables.
+
+    `gunicorn_args` come after the defaults (a later --workers wins); `environ` adds variables."""
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "SECRET_KEY": "gunicorn-test-key",
            "OXNACK_ENV": "development", "OXNACK_CONFIG": str(ROOT / "tests" / "no-such-config.py"),
            "OXNACK_COOKIE_SECURE": "0", "OXNACK_RATELIMIT_ENABLED": "0", "OXNACK_HYPERVISOR": "simulator",
-           "OXNACK_SMTP_HOST": "", **{f"OXNACK_{name}": str(value) for name, value in settings.items()}}
+           "OXNACK_SMTP_HOST": "", **{f"OXNACK_{name}": str(value) for name, value in settings.items()}, **(environ or {})}
     binds = [arg for port in ports for arg in ("-b", f"127.0.0.1:{port}")]
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
-                                "--workers", "1", "--threads", "4", "--keep-alive", "30", *binds, "wsgi:app"],
+                                "--workers", "1", "--threads", "4", "--keep-alive", "30", *gunicorn_args, *binds,
+                                "wsgi:app"],
                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         _wait_until_up(process, ports[0])
-        yield
+        yield process
     finally:
         process.terminate()
         try:

@@ -22,6 +22,7 @@ NAVIGATION = (
     ("Transactions", "console.transactions", StaffRole.SUPPORT),
     ("Jobs", "console.jobs", StaffRole.SUPPORT),
     ("Audit log", "console.audit", StaffRole.SUPPORT),
+    ("System", "console.system", StaffRole.SUPPORT),
     ("API tokens", "console.tokens", StaffRole.ADMIN),
     ("Staff", "console.staff", StaffRole.OWNER),
 )
@@ -80,5 +81,6 @@ def _error_page(status: int, message: str):
 
 
 from . import (api_tokens, audit, auth, dashboard, duplicates, invoices, jobs, market, promocodes,  # noqa: E402,F401
-               proxies, server_actions, server_lifecycle, server_vm, servers, staff, transactions, users)
+               proxies, server_actions, server_lifecycle, server_vm, servers, staff, system, transactions,
+               two_factor, users)
 from . import crypto_invoices  # noqa: E402,F401

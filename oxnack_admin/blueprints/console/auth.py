@@ -7,12 +7,13 @@ from flask_login import current_user, login_user, logout_user
 
 from ...extensions import db, limiter
 from ...models.enums import StaffRole
-from oxnack_admin.services.staff import audit
+from oxnack_admin.services.staff import audit, two_factor
 from oxnack_admin.services.staff.staff import StaffError, authenticate, change_password
 from . import bp
 from .access import role_required
 from .forms import LoginForm, PasswordForm
 from .rendering import action_result, form_invalid, render
+from .two_factor import await_second_factor
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,10 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         staff = authenticate(form.email.data, form.password.data)
+        if staff is not None and two_factor.is_enrolled(staff):
+            await_second_factor(staff, _safe_next(request.args.get("next")))
+            db.session.commit()
+            return redirect(url_for("console.login_code"))
         if staff is not None:
             session.clear()  # nothing from before sign-in survives into the staff session
             login_user(staff)

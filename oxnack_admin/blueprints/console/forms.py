@@ -105,6 +105,15 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
 
 
+class SecondFactorForm(FlaskForm):
+    """The code after the password (or at enrolment): six digits from the authenticator app."""
+    code = StringField("Code from your authenticator app", validators=[DataRequired(), Length(max=10)])
+
+
+class RecoveryCodeForm(FlaskForm):
+    recovery_code = StringField("Recovery code", validators=[DataRequired(), Length(max=40)])
+
+
 class PasswordForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[DataRequired()])
     new_password = PasswordField("New password", validators=[DataRequired(), Length(min=MIN_STAFF_PASSWORD, max=200)])

@@ -61,6 +61,14 @@ def staff_activate(staff_id: int):
     return _act(lambda: staff_admin.set_active(member, True, current_user), f"{member.email} is active again.")
 
 
+@bp.post("/staff/<int:staff_id>/reset-2fa")
+@role_required(StaffRole.OWNER)
+def staff_reset_2fa(staff_id: int):
+    member = _staff_or_404(staff_id)
+    return _act(lambda: staff_admin.reset_two_factor(member, current_user),
+                f"{member.email}'s two-factor sign-in is reset; they set it up again at their next sign-in.")
+
+
 def _act(change, message: str):
     try:
         change()
@@ -72,7 +80,8 @@ def _act(change, message: str):
 
 
 def _context(form: NewStaffForm) -> dict:
-    return {"members": staff_admin.all_staff(), "form": form, "roles": [r.value for r in StaffRole]}
+    return {"members": staff_admin.all_staff(), "form": form, "roles": [r.value for r in StaffRole],
+            "two_factor": staff_admin.two_factor_states()}
 
 
 def _staff_or_404(staff_id: int) -> Staff:

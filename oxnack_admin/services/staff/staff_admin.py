@@ -5,9 +5,9 @@ Only an active owner gets here and never about themselves, so an active owner al
 from sqlalchemy import select
 
 from oxnack_admin.extensions import db
-from oxnack_admin.models import Staff
+from oxnack_admin.models import Staff, StaffTwoFactor
 from oxnack_admin.models.enums import StaffRole
-from oxnack_admin.services.staff import audit
+from oxnack_admin.services.staff import audit, two_factor
 from oxnack_admin.services.staff.staff import StaffError, create_staff
 
 
@@ -45,6 +45,20 @@ def set_active(staff: Staff, active: bool, actor) -> None:
         staff.end_all_sessions()  # reactivation must not revive an old (possibly stolen) cookie
     audit.record(actor, "staff.activate" if active else "staff.deactivate", "staff", staff.id,
                  before=before, after=_snapshot(staff))
+
+
+def reset_two_factor(staff: Staff, actor) -> None:
+    """An owner resets another member's 2FA (a lost phone): they enrol again with a new secret."""
+    if staff.id == actor.id:
+        raise StaffError("You cannot reset your own two-factor sign-in; another owner or `flask reset-2fa` can.")
+    if two_factor.enrolment_of(staff) is None:
+        raise StaffError(f"{staff.email} has no two-factor sign-in to reset.")
+    two_factor.reset(staff, actor)
+
+
+def two_factor_states() -> dict[int, bool]:
+    """Staff id → has confirmed 2FA, for the accounts table."""
+    return {row.staff_id: row.is_confirmed for row in db.session.scalars(select(StaffTwoFactor))}
 
 
 def _snapshot(staff: Staff) -> dict:
