@@ -86,8 +86,8 @@ TRANSITIONS = (
     Transition((REINSTALLING,), Event.RETRY, REINSTALLING, STAFF_ONLY),  # a flagged reinstall only (check)
     Transition((ACTIVE,), Event.POWER, None, ANYONE),
     Transition((ACTIVE, SUSPENDED), Event.RENEW, ACTIVE, ANYONE),  # a staff hold: staff only (below)
-    Transition((PROVISIONING, FAILED, ACTIVE, SUSPENDED, REINSTALLING), Event.AUTO_RENEW, None, frozenset({Actor.CUSTOMER,
-                                                                                             Actor.STAFF})),
+    Transition((PROVISIONING, FAILED, ACTIVE, SUSPENDED, REINSTALLING), Event.AUTO_RENEW, None,
+               frozenset({Actor.CUSTOMER, Actor.STAFF})),
     Transition((ACTIVE,), Event.SUSPEND, SUSPENDED, frozenset({Actor.STAFF, Actor.SYSTEM})),
     Transition((SUSPENDED,), Event.SUSPEND, SUSPENDED, STAFF_ONLY),  # an unpaid suspension becomes a staff hold
     Transition((SUSPENDED,), Event.UNSUSPEND, ACTIVE, STAFF_ONLY),
