@@ -3,7 +3,7 @@ from flask import abort, request, url_for
 from flask_login import current_user
 
 from ...extensions import db
-from ...models import ProxyOrder, ProxySyncRun
+from ...models import ProxyOrder, ProxySyncRun, User
 from ...models.enums import ProxyOrderState, StaffRole
 from ...services.paging import ListParams
 from oxnack_admin.services.proxies import admin as proxies_admin, sync
@@ -82,8 +82,6 @@ def proxies_orders_resolve(order_id: int):
 
 
 def order_mail(order: ProxyOrder) -> str | None:
-    from ...models import User
-
     user = db.session.get(User, order.user_id)
     return user.mail if user else None
 

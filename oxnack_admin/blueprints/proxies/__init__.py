@@ -5,6 +5,7 @@ Every error answers {"status": "error", "message": "<why>"}.
 """
 from flask import request
 
+from oxnack_admin.models import Staff
 from oxnack_admin.models.enums import ProxySyncTrigger, RunState
 from oxnack_admin.services.proxies import admin, catalogue, purchase as purchases, refund as refunds, sync
 from oxnack_admin.services.money.ledger import as_json_number
@@ -87,6 +88,4 @@ def stats():
 
 def _api_actor():
     """The token's staff member as the audit log's actor."""
-    from oxnack_admin.models import Staff
-
     return db.session.get(Staff, current_api_staff().staff_id)
