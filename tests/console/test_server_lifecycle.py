@@ -13,9 +13,9 @@ from tests.support.factories import make_server, make_staff, make_user
 
 
 def rented(owner, vmid=701, days=3, **columns):
+    columns.setdefault("lifecycle_state", LifecycleState.ACTIVE)
     return make_server(vmid, busy=True, username=owner.username, cores=2, ram=2, hdd=20, status="on",
-                       paid_until=datetime.now(timezone.utc) + timedelta(days=days),
-                       lifecycle_state=LifecycleState.ACTIVE, **columns)
+                       paid_until=datetime.now(timezone.utc) + timedelta(days=days), **columns)
 
 
 def actions():
@@ -136,3 +136,17 @@ def test_lifecycle_actions_need_csrf(app_with, as_role):
     response = client.post("/console/servers/701/suspend", headers={"HX-Request": "true"})
     assert response.status_code == 400
     assert reloaded(701).lifecycle_state == LifecycleState.ACTIVE
+
+
+def test_staff_turn_an_unpaid_suspension_into_a_hold_from_the_page(app, client, as_role):
+    as_role("admin")
+    owner = make_user("late@example.com", balance=0)
+    rented(owner, days=-1, lifecycle_state=LifecycleState.SUSPENDED, suspend_reason="unpaid")
+    page = client.get("/console/servers/701").get_data(as_text=True)
+    assert "not paid: a renewal or a top-up lifts it" in page and "Hold (staff suspension)" in page
+    assert client.post("/console/servers/701/suspend", headers=HTMX).status_code == 200
+    assert reloaded(701).suspend_reason == "staff"
+    page = client.get("/console/servers/701").get_data(as_text=True)
+    assert "held by staff" in page and "Hold (staff suspension)" not in page and "Terminated on" not in page
+    again = client.post("/console/servers/701/suspend", headers=HTMX)
+    assert again.status_code == 409 and "suspended by staff already" in again.headers["HX-Trigger"]

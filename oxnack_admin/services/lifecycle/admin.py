@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProvisioningRun, Server, ServerEvent, ServerWipe, User
-from oxnack_admin.models.enums import LifecycleState, RunState, WipeReason
+from oxnack_admin.models.enums import LifecycleState, RunState, SuspendReason, WipeReason
 from oxnack_admin.services.fleet import pool, states, vm_locks
 from oxnack_admin.services.fleet.states import Actor
 from oxnack_admin.services.lifecycle import clock, history, renewal, suspension, termination
@@ -191,6 +191,8 @@ def lifecycle_view(server: Server) -> LifecycleView:
     wipes = list(db.session.scalars(select(ServerWipe).where(ServerWipe.server_id == server.id)
                                     .order_by(ServerWipe.id.desc()).limit(10)))
     state = server.lifecycle_state or ("pool" if not server.busy else LifecycleState.ACTIVE)
-    terminate_on = termination.termination_date(server) if server.lifecycle_state == LifecycleState.SUSPENDED else None
+    # A staff hold is never terminated by the cycle; staff decide.
+    terminate_on = termination.termination_date(server) if server.lifecycle_state == LifecycleState.SUSPENDED \
+        and server.suspend_reason != SuspendReason.STAFF else None
     return LifecycleView(state, server.paid_until, terminate_on, renewal.renewal_price(server),
                          history.events_of(server.id), wipes)
