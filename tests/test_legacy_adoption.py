@@ -7,6 +7,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 
 from oxnack_admin.cli.legacy_adoption import LEGACY_TABLES
+from tests.support.two_factor import enrol
 from tests.test_migrations import LEGACY_SQL, same_values, scratch_app, snapshot  # noqa: F401  (scratch_app: fixture)
 
 MESSY_LOGINS = {"anna@example.com": "Passw0rd1", "dup@example.com": "Dup2NewPass",
@@ -168,6 +169,7 @@ def test_every_console_page_and_classic_read_works_on_the_adopted_data(adopted):
     with app.app_context():
         staff = create_staff("owner@oxnack.test", "owner", "staff-password-1")
         db.session.commit()
+        enrol(staff)  # an owner signs in with a second factor
         staff_session_id = staff.get_id()  # "<id>.<session generation>"
         db.session.remove()
     client = app.test_client()

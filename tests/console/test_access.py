@@ -16,6 +16,7 @@ LEAST_ROLE = {
     "console.users_duplicates": SUPPORT, "console.users_duplicates_resolve": ADMIN,
     "console.servers": SUPPORT, "console.servers_show": SUPPORT, "console.servers_run": SUPPORT,
     "console.servers_power": SUPPORT,
+    "console.servers_usage": SUPPORT, "console.servers_console": SUPPORT, "console.servers_reinstall": ADMIN,
     "console.servers_new": ADMIN, "console.servers_bulk": ADMIN, "console.servers_edit": ADMIN,
     "console.servers_release": ADMIN, "console.servers_retry": ADMIN,
     "console.servers_renew": ADMIN, "console.servers_suspend": ADMIN, "console.servers_unsuspend": ADMIN,

@@ -3,6 +3,7 @@
 One snapshot of the database (a handful of queries: they run thousands of times) and of the
 simulators; each check returns what it found broken, so a failure names every broken rule.
 """
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -10,9 +11,9 @@ from flask import current_app
 from sqlalchemy import select
 
 from oxnack_admin.extensions import db
-from oxnack_admin.models import MailMessage, ProvisioningRun, ProvisioningStep, Server, ServerEvent, ServerWipe, \
+from oxnack_admin.models import MailMessage, ProvisioningRun, Server, ServerEvent, ServerWipe, \
     Transaction, User
-from oxnack_admin.models.enums import LifecycleState, ProvisioningStepName, RunState, TransactionStatus, \
+from oxnack_admin.models.enums import LifecycleState, RunState, TransactionStatus, \
     TransactionType
 from oxnack_admin.services.fleet.release import network_descr
 from tests.support.ledger import ledger_mismatches
@@ -156,11 +157,8 @@ class Checks:
         for message in db.session.scalars(select(MailMessage).where(
                 MailMessage.kind == "server_ready", MailMessage.id > self.seen_mail).order_by(MailMessage.id)):
             self.seen_mail = message.id
-            step = db.session.scalar(select(ProvisioningStep).where(
-                ProvisioningStep.name == ProvisioningStepName.NOTIFY_OWNER,
-                ProvisioningStep.result["message_id"].as_integer() == message.id))
-            run = next(run for run in now.runs if run.id == step.run_id)
-            server = now.servers[run.server_id]
+            # The mail names its server in the subject ("... №<id> ...").
+            server = now.servers[int(re.search(r"№(\d+)", message.subject).group(1))]
             owner = now.owner(server)
             if owner is None or owner.mail != message.to_email or server.lifecycle_state == LifecycleState.WIPING:
                 problems.append(f"mail {message.id}: the root password of VM {server.id} went to {message.to_email}, "
