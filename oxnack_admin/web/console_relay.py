@@ -122,6 +122,7 @@ def take_over(environ: dict, handshake: bytes) -> socket.socket | None:
         peer.close()
     browser.setblocking(True)
     browser.sendall(handshake)
+    environ[ws.TAKEN_OVER_KEY] = True
     return browser
 
 

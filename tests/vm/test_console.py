@@ -8,6 +8,7 @@ from websockets.sync.client import connect
 
 from oxnack_admin.extensions import redis_client
 from oxnack_admin.services.vm import console
+from tests.ops.test_metrics import requests_of, samples
 from tests.support import rfb
 from tests.support.browser import serve
 from tests.support.factories import make_user
@@ -61,6 +62,7 @@ def test_link_refused_for_foreign_suspended_and_signed_out(client, signed_in, ow
 
 def test_relay_carries_the_rfb_handshake_both_ways(signed_in, owner, sold, proxmox, live):
     sold(owner, 301)
+    before = samples(signed_in.get("/metrics").get_data(as_text=True))
     html = page_of(signed_in, link(signed_in).get_json()["url"]).get_data(as_text=True)
     path, password = session_of(html)
     url = "ws" + live[len("http"):] + path
@@ -74,6 +76,10 @@ def test_relay_carries_the_rfb_handshake_both_ways(signed_in, owner, sold, proxm
     call = proxmox.calls_to("GET", r"/qemu/301/vncwebsocket$")[-1]
     assert call.params["vncticket"] == password and call.params["port"]
     assert proxmox.consoles_served == 1
+    # /metrics counts the upgrade as the 101 it was, not as a failure.
+    after = samples(signed_in.get("/metrics").get_data(as_text=True))
+    assert requests_of(after, "vnc.console_socket", "101") - requests_of(before, "vnc.console_socket", "101") == 1
+    assert requests_of(after, "vnc.console_socket", "500") == 0
     # The page's WebSocket session is single-use.
     with pytest.raises((InvalidStatus, InvalidMessage)):  # werkzeug answers the refusal as HTTP/1.0 404
         connect(url, open_timeout=10)
