@@ -6,6 +6,7 @@ missing. `serve_rfb` is a small RFB 3.8 server behind a WebSocket: VNC authentic
 password is the vncproxy ticket (as on PVE), then a text screen that shows what is typed and a
 clock that ticks, so an open console has something to draw.
 """
+import functools
 import math
 import select
 import socket
@@ -77,28 +78,37 @@ class _Screen:
         self.lines = [f"OXNACK SIMULATED CONSOLE - VM {vmid}", name.upper()[:38], "", "LOGIN: ROOT",
                       "TYPE AND THE KEYS SHOW BELOW", "", "# ", "", ""]
 
-    def pixels(self, y0: int, height: int, pixel) -> bytes:
-        """Rows y0..y0+height of the screen, each pixel packed by `pixel(r, g, b)`."""
-        ink, paper = pixel(220, 220, 220), pixel(16, 24, 48)
-        rows = []
-        for y in range(y0, y0 + height):
-            line_index, inner = divmod(y - 4, _ROW_HEIGHT)
-            glyph_row = inner // SCALE
-            text = self.lines[line_index] if 0 <= line_index < len(self.lines) and y >= 4 else ""
-            row = []
-            for x in range(WIDTH):
-                char_index, column = divmod(x - 6, 6 * SCALE)
-                lit = False
-                if x >= 6 and glyph_row < 7 and char_index < len(text):
-                    bits = _FONT.get(text[char_index].upper(), _FONT[" "])[glyph_row]
-                    bit = column // SCALE
-                    lit = bit < 5 and bool(bits >> (4 - bit) & 1)
-                row.append(ink if lit else paper)
-            rows.append(b"".join(row))
-        return b"".join(rows)
+    def pixels(self, y0: int, height: int, pixel_format: bytes) -> bytes:
+        """Rows y0..y0+height of the screen in the client's pixel format."""
+        first, last = max((y0 - 4) // _ROW_HEIGHT, 0), max((y0 + height - 5) // _ROW_HEIGHT, 0)
+        return _draw(tuple(self.lines[first:last + 1]), first, y0, height, pixel_format)
 
     def row_band(self, line: int) -> tuple[int, int]:
         return 4 + line * _ROW_HEIGHT, _ROW_HEIGHT
+
+
+@functools.lru_cache(maxsize=256)
+def _draw(lines: tuple, first: int, y0: int, height: int, pixel_format: bytes) -> bytes:
+    """Rows y0..y0+height showing `lines` (line `first` onwards); cached, as the same text in the same format
+    draws the same bytes: many open consoles share one drawing of the clock."""
+    pixel = _packer(pixel_format)
+    ink, paper = pixel(220, 220, 220), pixel(16, 24, 48)
+    rows = []
+    for y in range(y0, y0 + height):
+        line_index, inner = divmod(y - 4, _ROW_HEIGHT)
+        glyph_row = inner // SCALE
+        text = lines[line_index - first] if first <= line_index < first + len(lines) and y >= 4 else ""
+        row = []
+        for x in range(WIDTH):
+            char_index, column = divmod(x - 6, 6 * SCALE)
+            lit = False
+            if x >= 6 and glyph_row < 7 and char_index < len(text):
+                bits = _FONT.get(text[char_index].upper(), _FONT[" "])[glyph_row]
+                bit = column // SCALE
+                lit = bit < 5 and bool(bits >> (4 - bit) & 1)
+            row.append(ink if lit else paper)
+        rows.append(b"".join(row))
+    return b"".join(rows)
 
 
 def vnc_response(password: str, challenge: bytes) -> bytes:
@@ -234,7 +244,8 @@ def _handle_message(conn: _Connection, screen: _Screen, fmt: dict, wanted: list,
     return True
 
 
-def _update(screen: _Screen, bands: list, pixel_format: bytes) -> bytes:
+def _packer(pixel_format: bytes):
+    """pixel(r, g, b) -> the bytes of one pixel in a client's RFB pixel format."""
     bpp, _depth, big_endian, _true, r_max, g_max, b_max, r_shift, g_shift, b_shift = \
         struct.unpack("!BBBBHHHBBB", pixel_format[:13])
     size = max(bpp // 8, 1)
@@ -244,7 +255,11 @@ def _update(screen: _Screen, bands: list, pixel_format: bytes) -> bytes:
         value = (r * r_max // 255) << r_shift | (g * g_max // 255) << g_shift | (b * b_max // 255) << b_shift
         return value.to_bytes(size, order)
 
+    return pixel
+
+
+def _update(screen: _Screen, bands: list, pixel_format: bytes) -> bytes:
     out = [struct.pack("!BxH", 0, len(bands))]
     for y, height in bands:
-        out.append(struct.pack("!HHHHi", 0, y, WIDTH, height, 0) + screen.pixels(y, height, pixel))
+        out.append(struct.pack("!HHHHi", 0, y, WIDTH, height, 0) + screen.pixels(y, height, pixel_format))
     return b"".join(out)

@@ -1,14 +1,17 @@
 """The browser console's WebSocket relay, inside the WSGI server without holding its threads.
 
-The view answers the upgrade itself (101 on the request's socket), hands a duplicate of that socket
-to this process's relay loop (one asyncio thread, started on first use) and makes the server drop
-its own copy without writing a response. gunicorn's worker thread is free again at once: 20 open
+The view answers the upgrade itself (101 on the request's socket), hands the connection to this
+process's relay loop (one asyncio thread, started on first use), leaves the server a stand-in socket
+in its place (`take_over`) and makes it drop that without writing a response. Works the same under
+gunicorn's sync and gthread workers and werkzeug's server (`flask run`); tested on all three
+(tests/vm/test_console_servers.py). gunicorn's worker thread is free again at once: 20 open
 consoles cost the classic endpoints no thread, only what the loop spends copying bytes (README,
 "The VM"). The loop opens Proxmox `vncwebsocket` with the app's credentials and copies RFB bytes
 both ways until either side closes.
 """
 import asyncio
 import logging
+import os
 import socket
 import ssl
 import threading
@@ -98,13 +101,28 @@ HUB = RelayHub()
 
 
 def take_over(environ: dict, handshake: bytes) -> socket.socket | None:
-    """Write the 101 on the request's own socket and return a duplicate the server does not own (or None)."""
+    """Take the request's connection from the WSGI server, write the 101 on it and return it (or None).
+
+    The relay gets a duplicate of the connection's descriptor; the server's own descriptor number is then
+    pointed at a stand-in socket whose peer is already closed (dup2). Whatever the server does next with
+    "its" socket lands on the stand-in: gunicorn's graceful close (a FIN, then draining up to 64 KiB for
+    2 s), werkzeug's read of the next keep-alive request and its half-close all see an ended peer at once,
+    and none of them touches the browser's connection or reads its RFB bytes. A TLS socket cannot be
+    split like this (its state lives in the server's object): refused, as is a server without a socket.
+    """
     raw = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
-    if raw is None:
+    if raw is None or isinstance(raw, ssl.SSLSocket):
         return None
     browser = raw.dup()
+    stand_in, peer = socket.socketpair()
+    try:
+        os.dup2(stand_in.fileno(), raw.fileno())
+    finally:
+        stand_in.close()
+        peer.close()
     browser.setblocking(True)
     browser.sendall(handshake)
+    environ[ws.TAKEN_OVER_KEY] = True
     return browser
 
 

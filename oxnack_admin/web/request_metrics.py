@@ -10,6 +10,7 @@ import time
 from flask import Flask, request, request_started
 
 from oxnack_admin.services.ops.metrics import LATENCY, REQUESTS
+from oxnack_admin.web.websocket import TAKEN_OVER_KEY
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 ENDPOINT_KEY = "oxnack.endpoint"  # set by the hot reads, which answer without a Flask request
@@ -40,7 +41,9 @@ class RequestMetrics:
         finally:
             endpoint = environ.get(ENDPOINT_KEY, "unmatched")
             method = environ.get("REQUEST_METHOD", "")
-            key = (endpoint, method if method in METHODS else "other", seen[-1][:3] if seen else "500")
+            # Without a start_response the app failed, unless the console relay took the socket (its own 101).
+            status = seen[-1][:3] if seen else ("101" if environ.get(TAKEN_OVER_KEY) else "500")
+            key = (endpoint, method if method in METHODS else "other", status)
             children = self.children.get(key)
             if children is None:  # labels() validates and locks: done once per series, not per request
                 children = self.children[key] = (LATENCY.labels(endpoint), REQUESTS.labels(*key))

@@ -14,6 +14,8 @@ GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 DATA_OPCODES = (CONTINUATION, TEXT, BINARY)
 MAX_PAYLOAD = 4 * 1024 * 1024  # one RFB framebuffer update of a large screen fits
+# Set on the environ of a request whose connection the console relay took: it wrote its own 101.
+TAKEN_OVER_KEY = "oxnack.socket_taken_over"
 
 
 class ProtocolError(Exception):

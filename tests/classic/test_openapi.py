@@ -12,6 +12,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
                                                status_code_conformance)
 
 from oxnack_admin.extensions import db
+from tests.jobs.conftest import job_config, proxmox  # noqa: F401  (fixtures: a loopback Proxmox)
 from tests.payments.conftest import pay_config, platega  # noqa: F401  (fixtures: a loopback Platega)
 from oxnack_admin.services.proxies import sync
 from oxnack_admin.simulator.socks_upstream import SocksUpstreamSimulator
@@ -25,7 +26,8 @@ CLASSIC_PATHS = {"/register", "/register/code", "/login", "/get_mail", "/get_bal
                  "/renew_server", "/auto_renew", "/services", "/send_mail", "/create_invoice", "/platega/callback",
                  "/debug/cache", "/api/external-proxy/list", "/api/external-proxy/purchase",
                  "/api/external-proxy/orders", "/api/external-proxy/refund", "/api/external-proxy/sync",
-                 "/api/external-proxy/cleanup", "/api/external-proxy/stats"}
+                 "/api/external-proxy/cleanup", "/api/external-proxy/stats", "/server_stats", "/reinstall_server",
+                 "/console_link"}
 
 
 def test_openapi_document_lists_every_classic_call(client):
@@ -66,6 +68,13 @@ def shop(app, platega, proxy_upstream):
     return token
 
 
+@pytest.fixture
+def shop_vm(proxmox):
+    """The shop's server 400 in a simulated Proxmox node: usage, reinstall and console calls reach it."""
+    proxmox.add_vm(400, name="400-fuzz", cores=2, memory=2048, disk_gb=20, status="running")
+    return proxmox
+
+
 @pytest.fixture(scope="module")
 def classic_schema(app):
     return schemathesis.openapi.from_wsgi("/openapi.json", app, config=FUZZ_CONFIG)
@@ -80,7 +89,9 @@ OPERATIONS = [("/register", "POST"), ("/register/code", "POST"), ("/login", "POS
               ("/debug/cache", "GET"), ("/api/external-proxy/list", "GET"), ("/api/external-proxy/purchase", "POST"),
               ("/api/external-proxy/orders", "GET"), ("/api/external-proxy/refund", "POST"),
               ("/api/external-proxy/sync", "POST"), ("/api/external-proxy/cleanup", "POST"),
-              ("/api/external-proxy/stats", "GET")]
+              ("/api/external-proxy/stats", "GET"), ("/server_stats", "GET"), ("/reinstall_server", "POST"),
+              ("/console_link", "POST")]
+VM_PATHS = {"/server_stats", "/reinstall_server", "/console_link"}
 CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
 # Invalid input exists only where there is a body; the GET calls take nothing.
 CASES = [(path, method, GenerationMode.POSITIVE) for path, method in OPERATIONS] + [
@@ -112,8 +123,10 @@ def test_every_served_classic_operation_is_fuzzed(app):
 
 
 @pytest.mark.parametrize("path, method, mode", CASES)
-def test_classic_endpoints_under_generated_input(classic_schema, shop, path, method, mode):
+def test_classic_endpoints_under_generated_input(request, classic_schema, shop, path, method, mode):
     operation = classic_schema[path][method]
+    if path in VM_PATHS:
+        request.getfixturevalue("shop_vm")
 
     @settings(max_examples=MAX_EXAMPLES, derandomize=True, database=None, deadline=None,
               suppress_health_check=list(HealthCheck))

@@ -1,34 +1,25 @@
 """POST /console_link and the relay: single-use links and sessions, the RFB handshake carried both ways."""
 import re
-import struct
-import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from websockets.exceptions import InvalidMessage, InvalidStatus
 from websockets.sync.client import connect
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from oxnack_admin.extensions import redis_client
 from oxnack_admin.services.vm import console
-from oxnack_admin.simulator.proxmox_console import vnc_response
+from tests.ops.test_metrics import requests_of, samples
+from tests.support import rfb
+from tests.support.browser import serve
 from tests.support.factories import make_user
+from tests.support.rfb import session_of
 
 
 @pytest.fixture
 def live(app):
-    """The app on a real loopback HTTP server (WebSockets need a socket); yields its base URL."""
-    class OneRequestPerConnection(WSGIRequestHandler):
-        # gunicorn closes its copy of a taken-over socket; werkzeug's HTTP/1.1 loop would read the RFB bytes.
-        protocol_version = "HTTP/1.0"
-
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=OneRequestPerConnection)
-    # socketserver half-closes every connection it ends (SHUT_WR reaches the relay's copy too); gunicorn only closes.
-    server.shutdown_request = server.close_request
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    """The app on werkzeug's server, as `flask run` serves it (WebSockets need a real socket); its base URL."""
+    with serve(app) as url:
+        yield url
 
 
 def link(client, server_id=301):
@@ -37,12 +28,6 @@ def link(client, server_id=301):
 
 def page_of(client, url: str):
     return client.get(url.split("localhost", 1)[1])
-
-
-def session_of(html: str) -> tuple[str, str]:
-    path = re.search(r'location\.host \+ "([^"]+)"', html).group(1)
-    password = re.search(r'password: "([^"]+)"', html).group(1)
-    return path, password
 
 
 def test_link_is_absolute_single_use_and_expires(signed_in, owner, sold, proxmox):
@@ -77,31 +62,24 @@ def test_link_refused_for_foreign_suspended_and_signed_out(client, signed_in, ow
 
 def test_relay_carries_the_rfb_handshake_both_ways(signed_in, owner, sold, proxmox, live):
     sold(owner, 301)
+    before = samples(signed_in.get("/metrics").get_data(as_text=True))
     html = page_of(signed_in, link(signed_in).get_json()["url"]).get_data(as_text=True)
     path, password = session_of(html)
     url = "ws" + live[len("http"):] + path
     assert path.startswith("/vnc/"), path
     with connect(url, subprotocols=["binary"], open_timeout=10) as browser:
-        assert browser.recv(timeout=10) == b"RFB 003.008\n"
-        browser.send(b"RFB 003.008\n")
-        assert browser.recv(timeout=10) == b"\x01\x02"  # VNC authentication only
-        browser.send(b"\x02")
-        challenge = browser.recv(timeout=10)
-        browser.send(vnc_response(password, challenge))  # the ticket is the RFB password
-        assert browser.recv(timeout=10) == b"\x00\x00\x00\x00"
-        browser.send(b"\x01")
-        init = browser.recv(timeout=10)
-        width, height = struct.unpack("!HH", init[:4])
-        assert (width, height) == (480, 200) and init.endswith(b"VM 301 (301-" + owner.username.encode() + b")")
-        browser.send(b"\x03\x00" + struct.pack("!HHHH", 0, 0, width, height))
-        update = b""
-        while len(update) < 4 + 12 + width * height * 4:
-            update += browser.recv(timeout=10)
-        assert update[:4] == b"\x00\x00\x00\x01"
+        desktop = rfb.handshake(browser, password)
+        assert (desktop.width, desktop.height) == (480, 200)
+        assert desktop.name == b"VM 301 (301-" + owner.username.encode() + b")"
+        assert rfb.full_update(browser, desktop)[:4] == b"\x00\x00\x00\x01"
     # Proxmox was asked with the app's own credentials for exactly this proxy's port and ticket.
     call = proxmox.calls_to("GET", r"/qemu/301/vncwebsocket$")[-1]
     assert call.params["vncticket"] == password and call.params["port"]
     assert proxmox.consoles_served == 1
+    # /metrics counts the upgrade as the 101 it was, not as a failure.
+    after = samples(signed_in.get("/metrics").get_data(as_text=True))
+    assert requests_of(after, "vnc.console_socket", "101") - requests_of(before, "vnc.console_socket", "101") == 1
+    assert requests_of(after, "vnc.console_socket", "500") == 0
     # The page's WebSocket session is single-use.
     with pytest.raises((InvalidStatus, InvalidMessage)):  # werkzeug answers the refusal as HTTP/1.0 404
         connect(url, open_timeout=10)

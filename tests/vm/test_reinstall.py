@@ -7,8 +7,7 @@ from sqlalchemy import func, select
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProvisioningRun, Server, Transaction, User
 from oxnack_admin.models.enums import REINSTALL_STEPS, LifecycleState, RunKind, RunState
-from oxnack_admin.services.fleet import hypervisor, power, vm_locks
-from oxnack_admin.services.fleet.release import network_descr
+from oxnack_admin.services.fleet import power, vm_locks
 from oxnack_admin.services.lifecycle import admin as lifecycle_admin, cycle
 from oxnack_admin.services.provisioning import runs
 from oxnack_admin.services.provisioning.steps import PASSWORD_ALPHABET
@@ -16,22 +15,6 @@ from tests.lifecycle.conftest import assert_every_ledger_consistent
 from tests.support.factories import make_staff
 
 DEBIAN_TEMPLATE = 200
-
-
-@pytest.fixture
-def rented(app, owner, sold, proxmox, pfsense, smtp):
-    """The owner's running server 301 with its pfSense objects made at order time and a file on its disk."""
-    server = sold(owner, 301, ips=["198.51.100.31"], lan_ip="192.168.2.31")
-    client, descr = hypervisor.pfsense_client(), network_descr(301)
-    refs = {"dhcp_static_mapping": {"id": client.add_static_mapping(server.mac, server.lan_ip, server.name, descr)},
-            "one_to_one_nat": {"id": client.add_one_to_one_nat(server.first_ip, server.lan_ip, descr)},
-            "wan_pass_rule": {"id": client.add_wan_pass_rule(server.lan_ip, descr)}}
-    server.network_refs = refs
-    db.session.commit()
-    proxmox.write_file(301, "/root/customer-secret.txt", "the old owner's data")
-    proxmox.calls.clear()
-    pfsense.calls.clear()
-    return server
 
 
 def reinstall(client, server_id=301, os_name="debian"):

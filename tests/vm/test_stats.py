@@ -1,7 +1,9 @@
 """GET /server_stats: Proxmox rrddata passed through field by field, cached, refused for others' servers."""
+import time
+
 import pytest
 
-from oxnack_admin.extensions import db
+from oxnack_admin.extensions import db, redis_client
 from oxnack_admin.models.enums import LifecycleState, SuspendReason
 from oxnack_admin.services.vm import usage
 from oxnack_admin.simulator.proxmox_console import rrd_points
@@ -86,3 +88,20 @@ def test_server_id_must_be_a_plain_number(signed_in, owner, sold, proxmox, serve
 def test_signed_out_is_unlogin(client):
     response = stats(client, "server_id=301&timeframe=hour")
     assert (response.status_code, response.get_json()["message"]) == (401, "unlogin")
+
+
+def test_the_cache_expires_after_stats_cache_seconds(signed_in, owner, sold, proxmox, job_config):
+    job_config(STATS_CACHE_SECONDS=1)
+    sold(owner, 301)
+    proxmox.rrd_now = 1_800_000_000
+    first = stats(signed_in, "server_id=301&timeframe=hour").get_json()["points"]
+    key = usage.cache_key(301, "hour")
+    assert 0 < redis_client.pttl(key) <= 1000  # kept for STATS_CACHE_SECONDS, no longer
+    deadline = time.monotonic() + 10
+    while redis_client.exists(key) and time.monotonic() < deadline:  # Redis's own clock ends it
+        time.sleep(0.05)
+    assert not redis_client.exists(key)
+    proxmox.rrd_now += 3600  # an hour on: a fresh read shows newer points
+    second = stats(signed_in, "server_id=301&timeframe=hour").get_json()["points"]
+    assert len(proxmox.calls_to("GET", r"/qemu/301/rrddata$")) == 2
+    assert second[-1]["time"] > first[-1]["time"] + 3000  # the new curve, not the cached one

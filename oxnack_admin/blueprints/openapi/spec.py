@@ -225,10 +225,17 @@ def build() -> dict:
     from .proxies_spec import paths as proxy_paths
 
     paths.update(proxy_paths())
+    paths.update(_vm_paths())
     return {"openapi": "3.0.3",
             "info": {"title": "Oxnack classic API", "version": "1.0",
                      "description": "The calls of the legacy Oxnack site and services, kept compatible."},
             "paths": paths, "components": _components()}
+
+
+def _vm_paths() -> dict:
+    from .vm_spec import paths as vm_paths
+
+    return vm_paths()
 
 
 def _proxy_schemas() -> dict:

@@ -254,7 +254,8 @@ def time_taken(started: datetime | None, finished: datetime | None) -> str | Non
     return f"{seconds // 60}m {seconds % 60}s" if seconds >= 60 else f"{seconds}s"
 
 
-STEP_LABELS = {"configure_vm": "Configure VM", "resize_disk": "Grow disk", "network": "Network (pfSense)",
+STEP_LABELS = {"stop_vm": "Stop VM", "destroy_vm": "Destroy the old disk", "clone_template": "Clone the OS template",
+               "configure_vm": "Configure VM", "resize_disk": "Grow disk", "network": "Network (pfSense)",
                "start_vm": "Start VM", "notify_owner": "E-mail the owner"}
 STATE_ICONS = {RunState.PENDING: "○", RunState.RUNNING: "◔", RunState.DONE: "✓", RunState.FAILED: "✗"}
 
