@@ -12,6 +12,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
                                                status_code_conformance)
 
 from oxnack_admin.extensions import db
+from tests.crypto.conftest import chain, customer, open_crypto, watch  # noqa: F401  (a loopback BSC node)
 from tests.payments.conftest import pay_config, platega  # noqa: F401  (fixtures: a loopback Platega)
 from oxnack_admin.services.proxies import sync
 from oxnack_admin.simulator.socks_upstream import SocksUpstreamSimulator
@@ -26,6 +27,7 @@ CLASSIC_PATHS = {"/register", "/register/code", "/login", "/get_mail", "/get_bal
                  "/debug/cache", "/api/external-proxy/list", "/api/external-proxy/purchase",
                  "/api/external-proxy/orders", "/api/external-proxy/refund", "/api/external-proxy/sync",
                  "/api/external-proxy/cleanup", "/api/external-proxy/stats"}
+CLASSIC_PATHS |= {"/create_crypto_invoice", "/crypto_invoice"}
 
 
 def test_openapi_document_lists_every_classic_call(client):
@@ -81,6 +83,8 @@ OPERATIONS = [("/register", "POST"), ("/register/code", "POST"), ("/login", "POS
               ("/api/external-proxy/orders", "GET"), ("/api/external-proxy/refund", "POST"),
               ("/api/external-proxy/sync", "POST"), ("/api/external-proxy/cleanup", "POST"),
               ("/api/external-proxy/stats", "GET")]
+OPERATIONS += [("/create_crypto_invoice", "POST"), ("/crypto_invoice", "GET")]
+CRYPTO_PATHS = {"/create_crypto_invoice", "/crypto_invoice"}  # fuzzed against a loopback BSC node
 CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
 # Invalid input exists only where there is a body; the GET calls take nothing.
 CASES = [(path, method, GenerationMode.POSITIVE) for path, method in OPERATIONS] + [
@@ -112,7 +116,9 @@ def test_every_served_classic_operation_is_fuzzed(app):
 
 
 @pytest.mark.parametrize("path, method, mode", CASES)
-def test_classic_endpoints_under_generated_input(classic_schema, shop, path, method, mode):
+def test_classic_endpoints_under_generated_input(request, classic_schema, shop, path, method, mode):
+    if path in CRYPTO_PATHS:
+        request.getfixturevalue("chain")
     operation = classic_schema[path][method]
 
     @settings(max_examples=MAX_EXAMPLES, derandomize=True, database=None, deadline=None,
@@ -130,3 +136,21 @@ def test_classic_endpoints_under_generated_input(classic_schema, shop, path, met
         db.session.remove()
 
     call()
+
+
+def test_crypto_invoice_answers_in_every_state_match_the_document(classic_schema, chain, open_crypto, customer):
+    """The fuzzer cannot guess an invoice id of its customer: the 200 shape is checked on real invoices here."""
+    token = sign_in(customer)
+    waiting, partial, paid = open_crypto(925, "USDT"), open_crypto(925, "USDT"), open_crypto(610, "BNB")
+    chain.pay_usdt(partial.address, "4.123456789012345678")
+    chain.send_bnb(paid.address, "0.02")
+    chain.mine(3)
+    watch()
+    operation = classic_schema["/crypto_invoice"]["GET"]
+    states = []
+    for invoice in (waiting, partial, paid):
+        case = operation.Case(query={"invoice_id": invoice.id}, cookies={"session_id": token})
+        response = case.call(environ_overrides={"REMOTE_ADDR": "127.0.0.1"})
+        case.validate_response(response, checks=CHECKS)
+        states.append(response.json()["state"])
+    assert states == ["waiting", "partially_paid", "paid"]

@@ -1,6 +1,8 @@
 """The OpenAPI 3.0 description of the classic endpoints, with this deployment's limits and catalogue."""
 from flask import current_app
 
+from . import crypto_spec  # reads this module's helpers only when called, so the cycle is harmless
+
 
 def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -225,6 +227,7 @@ def build() -> dict:
     from .proxies_spec import paths as proxy_paths
 
     paths.update(proxy_paths())
+    paths.update(crypto_spec.paths())
     return {"openapi": "3.0.3",
             "info": {"title": "Oxnack classic API", "version": "1.0",
                      "description": "The calls of the legacy Oxnack site and services, kept compatible."},
