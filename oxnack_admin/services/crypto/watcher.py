@@ -22,7 +22,7 @@ from oxnack_admin.clients.bsc_rpc import BscRpcClient
 from oxnack_admin.clients.errors import RemoteError
 from oxnack_admin.extensions import db
 from oxnack_admin.models import CryptoInvoice, CryptoTransfer
-from oxnack_admin.services.crypto import crediting, node
+from oxnack_admin.services.crypto import alerts, crediting, node
 from oxnack_admin.services.crypto.node import CryptoUnavailable
 from oxnack_admin.services.ops import advisory_locks
 
@@ -200,7 +200,7 @@ def _chain_mismatch(chain_id: int) -> None:
     message = f"the node is on chain {chain_id}, not CRYPTO_CHAIN_ID {expected}: crediting stopped"
     state = node.watcher_state(lock=True)
     if state.chain_mismatch != message:
-        log.error("CRYPTO ALERT: %s", message)  # staff alerts hook here; the console shows it meanwhile
+        alerts.alert_staff(alerts.CHAIN_MISMATCH, message)
     state.chain_mismatch, state.chain_id, state.checked_at = message, chain_id, _now()
     db.session.commit()
     raise NodeUnusable(message)
