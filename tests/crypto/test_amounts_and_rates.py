@@ -91,3 +91,15 @@ def test_the_referral_share_is_paid_once_per_credit(chain, open_crypto, customer
     shares = db.session.scalars(select(Transaction.amount).where(
         Transaction.user_id == referrer.id, Transaction.type == TransactionType.REFERRAL)).all()
     assert shares == [Decimal("92.50")]
+
+
+def test_paying_exactly_the_quote_credits_at_least_the_amount_whatever_the_rate_s_digits(chain, open_crypto, customer):
+    """The rate is kept to 8 places: the quote must be computed from that rate, or the exact payment credits less."""
+    chain.rates["USDT"] = 95.300931572351  # a rate source computing USDT from USD × USD/RUB gives such digits
+    invoice = open_crypto(51599, "USDT")
+    assert invoice.rate == Decimal("95.30093157")
+    assert invoice.amount_asset == Decimal("541.432274")  # 51599 / 95.30093157 = 541.43227301... rounded up
+    chain.pay_usdt(invoice.address, invoice.amount_asset)
+    chain.mine(2)
+    watch()
+    assert credits_of(customer.id) == [Decimal("51599.00")]

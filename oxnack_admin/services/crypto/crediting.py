@@ -68,10 +68,15 @@ def credit_transfer(transfer_id: int, current_rate: RateLookup) -> Decimal | Non
 
 
 def refresh_received(invoice_id: int) -> None:
-    """An invoice's received amount and state from its recorded transfers (caller commits)."""
+    """An invoice's received amount and state from its transfers inside the watch (caller commits).
+
+    A transfer after the watch is kept for staff but never credited, so it neither counts as
+    received nor makes the invoice paid.
+    """
     invoice = db.session.get(CryptoInvoice, invoice_id)
     invoice.received_asset = db.session.scalar(select(func.coalesce(func.sum(CryptoTransfer.amount_asset), 0))
-                                               .where(CryptoTransfer.invoice_id == invoice_id))
+                                               .where(CryptoTransfer.invoice_id == invoice_id,
+                                                      CryptoTransfer.block_time <= invoice.watch_until))
     invoice.state = invoices.state_of(invoice)
 
 

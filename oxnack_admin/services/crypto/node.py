@@ -1,7 +1,7 @@
 """The remote systems of crypto top-ups: the BSC node and the rate source, and what they last said."""
 import logging
 from datetime import datetime, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
 from sqlalchemy.dialects.postgresql import insert
@@ -15,6 +15,9 @@ from oxnack_admin.services.crypto import addresses
 
 log = logging.getLogger(__name__)
 WATCHER_ROW = 1
+# Rates are stored to 8 places (models.crypto RATE): quote and credit with the rate as stored, or paying
+# exactly the quote could credit a kopeck less than the amount asked.
+RATE_PLACES = Decimal("0.00000001")
 
 
 class CryptoUnavailable(Exception):
@@ -66,4 +69,4 @@ def read_rates() -> dict[str, Decimal]:
     state = watcher_state(lock=True)
     state.rates, state.rates_at, state.rates_error = answer, datetime.now(timezone.utc), None
     db.session.commit()
-    return rates
+    return {asset: rate.quantize(RATE_PLACES, rounding=ROUND_HALF_UP) for asset, rate in rates.items()}

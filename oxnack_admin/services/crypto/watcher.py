@@ -22,13 +22,14 @@ from oxnack_admin.clients.bsc_rpc import BscRpcClient
 from oxnack_admin.clients.errors import RemoteError
 from oxnack_admin.extensions import db
 from oxnack_admin.models import CryptoInvoice, CryptoTransfer
-from oxnack_admin.services.crypto import crediting, node
+from oxnack_admin.services.crypto import alerts, crediting, node
 from oxnack_admin.services.crypto.node import CryptoUnavailable
 from oxnack_admin.services.ops import advisory_locks
 
 log = logging.getLogger(__name__)
 ADDRESSES_PER_QUERY = 200  # topic filters stay small enough for any node
 WEI = Decimal(10) ** 18
+AFTER_THE_WATCH = "arrived after the invoice's watch (CRYPTO_WATCH_HOURS): kept for staff, never credited"
 
 
 class NodeUnusable(Exception):
@@ -160,9 +161,11 @@ def _read_bnb_balances(rpc: BscRpcClient, confirmed: int) -> int:
 
 def _record(invoice_id: int, **transfer) -> int:
     """Insert one transfer unless it is known; 1 if it was new (caller commits)."""
+    invoice = db.session.get(CryptoInvoice, invoice_id)
+    late = AFTER_THE_WATCH if transfer["block_time"] > invoice.watch_until else None
     inserted = db.session.execute(
         insert(CryptoTransfer).values(invoice_id=invoice_id, chain_id=int(current_app.config["CRYPTO_CHAIN_ID"]),
-                                      asset=db.session.get(CryptoInvoice, invoice_id).asset, **transfer)
+                                      asset=invoice.asset, note=late, **transfer)
         .on_conflict_do_nothing().returning(CryptoTransfer.id)).scalar_one_or_none()
     if inserted is None:
         return 0
@@ -197,7 +200,7 @@ def _chain_mismatch(chain_id: int) -> None:
     message = f"the node is on chain {chain_id}, not CRYPTO_CHAIN_ID {expected}: crediting stopped"
     state = node.watcher_state(lock=True)
     if state.chain_mismatch != message:
-        log.error("CRYPTO ALERT: %s", message)  # staff alerts hook here; the console shows it meanwhile
+        alerts.alert_staff(alerts.CHAIN_MISMATCH, message)
     state.chain_mismatch, state.chain_id, state.checked_at = message, chain_id, _now()
     db.session.commit()
     raise NodeUnusable(message)

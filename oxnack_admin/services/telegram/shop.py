@@ -14,7 +14,7 @@ from oxnack_admin.services.money import ledger, pricing, promocodes
 from oxnack_admin.services.orders import catalogue, placement
 from oxnack_admin.services.payments import invoices
 from oxnack_admin.services.proxies import catalogue as proxy_catalogue, purchase, refund, upstream
-from oxnack_admin.services.telegram import dialog
+from oxnack_admin.services.telegram import crypto_topup, dialog
 from oxnack_admin.services.telegram.context import Ctx
 from oxnack_admin.services.telegram.customer import money
 from oxnack_admin.services.telegram.texts import Raw, button
@@ -127,6 +127,8 @@ def topup_start(ctx: Ctx) -> None:
 def topup_press(ctx: Ctx, value: str) -> None:
     if value == "ask":
         return topup_start(ctx)
+    if value.startswith(crypto_topup.PREFIX):
+        return crypto_topup.open_crypto(ctx, value.removeprefix(crypto_topup.PREFIX))
     _open_invoice(ctx, value)
 
 
@@ -145,9 +147,9 @@ def _open_invoice(ctx: Ctx, value: str) -> None:
     except invoices.BadAmount:
         return _said(ctx, ctx.say("bad_amount", min=config["TOPUP_MIN"], max=config["TOPUP_MAX"]))
     except invoices.GatewayUnavailable:
-        return _said(ctx, ctx.say("gateway_down"))
+        return _said(ctx, ctx.say("gateway_down"), crypto_topup.asset_buttons(amount))
     dialog.end(ctx.chat_id)
-    _said(ctx, ctx.say("topup_link", amount=amount, url=invoice.redirect))
+    _said(ctx, ctx.say("topup_link", amount=amount, url=invoice.redirect), crypto_topup.asset_buttons(amount))
 
 
 # --- proxies ---------------------------------------------------------------------------------------
@@ -247,9 +249,9 @@ def _refund(ctx: Ctx, order_id: int) -> None:
     _said(ctx, ctx.say("proxy_refunded", id=order_id, amount=money(done.amount)))
 
 
-def _said(ctx: Ctx, text: str) -> None:
+def _said(ctx: Ctx, text: str, rows: list[list[dict]] | None = None) -> None:
     ctx.answer(text)
-    ctx.reply(text)
+    ctx.reply(text, rows)
 
 
 def _stale(ctx: Ctx, reason: str) -> None:

@@ -77,6 +77,14 @@ TEXTS = {
                    "ru": "Сумма — целые рубли от {min} до {max}."},
     "gateway_down": {"en": "The payment gateway is unavailable; try again a little later.",
                      "ru": "Платёжный шлюз недоступен; попробуйте чуть позже."},
+    "topup_crypto": {"en": "Top-up №{id}: send <b>{amount} {asset}</b> ({roubles} ₽) on BNB Smart Chain to\n"
+                           "<code>{address}</code>\nbefore {expires}. Credited after {confirmations} confirmations; "
+                           "a different amount is credited as it arrives.",
+                     "ru": "Пополнение №{id}: отправьте <b>{amount} {asset}</b> ({roubles} ₽) в сети BNB Smart Chain "
+                           "на адрес\n<code>{address}</code>\nдо {expires}. Зачислим после {confirmations} "
+                           "подтверждений; другая сумма зачисляется по факту."},
+    "crypto_down": {"en": "Crypto payments are unavailable right now; try again a little later.",
+                    "ru": "Оплата криптовалютой сейчас недоступна; попробуйте чуть позже."},
     "proxies_kind": {"en": "Proxies at {price} ₽. Which type? (Or /proxies DE for a country.)",
                      "ru": "Прокси по {price} ₽. Какой тип? (Или /proxies DE — по стране.)"},
     "proxies_none": {"en": "No proxies on sale for this filter now.", "ru": "Сейчас нет прокси по этому фильтру."},
