@@ -1,18 +1,17 @@
-"""Buying in the bot: a server order (price shown before Confirm), a top-up link, proxies.
+"""Buying in the bot: a server order (price shown before Confirm), proxies (top-ups are in topup.py).
 
-The same services as /create_machine, /create_invoice and /api/external-proxy/*. A server order's
+The same services as /create_machine and /api/external-proxy/*. A server order's
 Confirm button carries a one-time nonce holding the order, so a double press places it once; a
 proxy's Confirm carries a nonce used as the purchase's idempotency key, so it is charged once.
 """
 import json
 
-from flask import current_app, url_for
+from flask import current_app
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProxyInventory
 from oxnack_admin.services.money import ledger, pricing, promocodes
 from oxnack_admin.services.orders import catalogue, placement
-from oxnack_admin.services.payments import invoices
 from oxnack_admin.services.proxies import catalogue as proxy_catalogue, purchase, refund, upstream
 from oxnack_admin.services.telegram import dialog
 from oxnack_admin.services.telegram.context import Ctx
@@ -111,43 +110,6 @@ def _order_confirm(ctx: Ctx, nonce: str) -> None:
     except placement.OrderError as refused:
         return _said(ctx, ctx.say("refused", reason=type(refused).__name__))
     _said(ctx, ctx.say("order_placed", id=placed.server.id))
-
-
-# --- top-up ----------------------------------------------------------------------------------------
-
-def topup_start(ctx: Ctx) -> None:
-    config = current_app.config
-    dialog.start(ctx.chat_id, "topup")
-    ctx.answer()
-    ctx.reply(ctx.say("topup_ask", min=config["TOPUP_MIN"], max=config["TOPUP_MAX"]),
-              [[{"text": f"{amount} ₽", "callback_data": f"t:{amount}"} for amount in config["TELEGRAM_TOPUP_AMOUNTS"]],
-               [ctx.button("cancel", "x")]])
-
-
-def topup_press(ctx: Ctx, value: str) -> None:
-    if value == "ask":
-        return topup_start(ctx)
-    _open_invoice(ctx, value)
-
-
-def topup_amount(ctx: Ctx, text: str) -> None:
-    _open_invoice(ctx, text.strip())
-
-
-def _open_invoice(ctx: Ctx, value: str) -> None:
-    config = current_app.config
-    try:
-        amount = invoices.whole_roubles(int(value) if value.isdigit() else None)
-        with current_app.test_request_context(base_url=config["TELEGRAM_PUBLIC_URL"]):
-            own_page = url_for("payment_pages.topup_return", reference="REFERENCE", _external=True)
-        invoice = invoices.open_invoice(ctx.user.id, amount, invoices.payment_method(None),
-                                        invoices.ReturnUrls(own_page.replace("REFERENCE", "{reference}")))
-    except invoices.BadAmount:
-        return _said(ctx, ctx.say("bad_amount", min=config["TOPUP_MIN"], max=config["TOPUP_MAX"]))
-    except invoices.GatewayUnavailable:
-        return _said(ctx, ctx.say("gateway_down"))
-    dialog.end(ctx.chat_id)
-    _said(ctx, ctx.say("topup_link", amount=amount, url=invoice.redirect))
 
 
 # --- proxies ---------------------------------------------------------------------------------------

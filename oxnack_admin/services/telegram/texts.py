@@ -77,6 +77,23 @@ TEXTS = {
                    "ru": "Сумма — целые рубли от {min} до {max}."},
     "gateway_down": {"en": "The payment gateway is unavailable; try again a little later.",
                      "ru": "Платёжный шлюз недоступен; попробуйте чуть позже."},
+    "topup_ask_crypto": {"en": "Top up in {asset} by how much (roubles, {min}–{max})? Press an amount or send a number.",
+                         "ru": "На какую сумму пополнить в {asset} (₽, {min}–{max})? Нажмите сумму или пришлите число."},
+    "crypto_down": {"en": "Crypto top-ups are unavailable right now; try again later or pay by card.",
+                    "ru": "Пополнение криптовалютой сейчас недоступно; попробуйте позже или оплатите картой."},
+    "crypto_invoice": {"en": "Send exactly <code>{amount_asset}</code> {asset} ({network}) to\n<code>{address}</code>\n"
+                             "for {rub} ₽, by {expires}. The balance is credited once the transfer is confirmed.",
+                       "ru": "Отправьте ровно <code>{amount_asset}</code> {asset} ({network}) на адрес\n"
+                             "<code>{address}</code>\nна {rub} ₽, до {expires}. Баланс пополнится после подтверждения "
+                             "перевода."},
+    "crypto_waiting": {"en": "Invoice №{id}: waiting for {amount_asset} {asset}; nothing confirmed yet.",
+                       "ru": "Счёт №{id}: ждём {amount_asset} {asset}; подтверждённых переводов пока нет."},
+    "crypto_partially_paid": {"en": "Invoice №{id}: {received} of {amount_asset} {asset} received; {credited} ₽ "
+                                    "credited so far.",
+                              "ru": "Счёт №{id}: получено {received} из {amount_asset} {asset}; зачислено {credited} ₽."},
+    "crypto_paid": {"en": "Invoice №{id} is paid: {credited} ₽ credited.", "ru": "Счёт №{id} оплачен: зачислено {credited} ₽."},
+    "crypto_expired": {"en": "Invoice №{id} expired unpaid; open a new one with /topup.",
+                       "ru": "Счёт №{id} истёк неоплаченным; создайте новый: /topup."},
     "proxies_kind": {"en": "Proxies at {price} ₽. Which type? (Or /proxies DE for a country.)",
                      "ru": "Прокси по {price} ₽. Какой тип? (Или /proxies DE — по стране.)"},
     "proxies_none": {"en": "No proxies on sale for this filter now.", "ru": "Сейчас нет прокси по этому фильтру."},
@@ -118,6 +135,7 @@ BUTTONS = {
     "servers": {"en": "Servers", "ru": "Серверы"}, "my_proxies": {"en": "My proxies", "ru": "Мои прокси"},
     "mail": {"en": "Mail", "ru": "Почта"}, "telegram": {"en": "Telegram", "ru": "Telegram"},
     "both": {"en": "Both", "ru": "Оба"},
+    "refresh": {"en": "Refresh", "ru": "Обновить"},
 }
 
 WORDS = {"on": {"en": "on", "ru": "вкл."}, "off": {"en": "off", "ru": "выкл."}}
