@@ -52,6 +52,17 @@ TEXTS = {
     "power_queued": {"en": "Server №{id}: {action} requested.", "ru": "Сервер №{id}: команда «{action}» принята."},
     "renewed": {"en": "Server №{id} renewed until {date_stop}.", "ru": "Сервер №{id} продлён до {date_stop}."},
     "auto_renew": {"en": "Server №{id}: auto-renew {state}.", "ru": "Сервер №{id}: автопродление {state}."},
+    "usage": {"en": "Last hour: CPU {cpu}%, RAM {mem} of {maxmem} GB, network ↓{netin} ↑{netout}",
+              "ru": "За час: CPU {cpu}%, память {mem} из {maxmem} ГБ, сеть ↓{netin} ↑{netout}"},
+    "usage_unavailable": {"en": "Usage is unavailable right now.", "ru": "Нагрузка сейчас недоступна."},
+    "reinstall_os": {"en": "Reinstall server №{id}: its disk is wiped. Choose the system:",
+                     "ru": "Переустановка сервера №{id}: диск будет стёрт. Выберите систему:"},
+    "reinstall_confirm": {"en": "Reinstall server №{id} with {os}? Everything on its disk is erased; a new root "
+                                "password comes when it is ready.",
+                          "ru": "Переустановить сервер №{id} на {os}? Всё на диске будет стёрто; новый пароль root "
+                                "придёт, когда сервер будет готов."},
+    "reinstall_started": {"en": "Reinstall of server №{id} with {os} started. We will write when it is ready.",
+                          "ru": "Переустановка сервера №{id} на {os} началась. Мы напишем, когда он будет готов."},
     "small_balance": {"en": "Not enough money on the balance. Top up: /topup",
                       "ru": "Недостаточно средств на балансе. Пополнить: /topup"},
     "refused": {"en": "Not possible: {reason}.", "ru": "Невозможно: {reason}."},
@@ -136,6 +147,7 @@ BUTTONS = {
     "mail": {"en": "Mail", "ru": "Почта"}, "telegram": {"en": "Telegram", "ru": "Telegram"},
     "both": {"en": "Both", "ru": "Оба"},
     "refresh": {"en": "Refresh", "ru": "Обновить"},
+    "reinstall": {"en": "Reinstall", "ru": "Переустановить"},
 }
 
 WORDS = {"on": {"en": "on", "ru": "вкл."}, "off": {"en": "off", "ru": "выкл."}}
