@@ -167,7 +167,7 @@ def _buy(ctx: Ctx, product_id: int, nonce: str) -> None:
         db.session.rollback()
         return _stale(ctx, "already bought: see /myproxies")
     try:
-        order = purchase.purchase(ctx.user.id, product_id, idempotency_key=key)
+        order = purchase.purchase(ctx.user.id, product_id, idempotency_key=key, notify=False)  # this answer is the notice
     except purchase.SmallBalance:
         return _said(ctx, ctx.say("small_balance"))
     except purchase.PurchaseError as refused:
