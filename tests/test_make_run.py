@@ -107,6 +107,25 @@ def test_with_nothing_configured_every_remote_system_is_simulated_and_named(
         shown = banner(running)
         assert all(sentence in shown for sentence in BANNERS.values()), shown
 
+        # The banner links the Telegram simulator's chat page: a newcomer writes there, the simulator posts the
+        # update to the app's webhook, the worker handles it and the bot's answer (with buttons) comes back.
+        chat = re.search(r'<a href="(http://[^"]+)/"[^>]*>Open the chat page</a>', shown).group(1)
+        assert f"chat page {chat}/ talks to the bot" in running.log()
+        assert "Simulated Telegram" in requests.get(f"{chat}/", timeout=10).text
+        newcomer = {"chat_id": 700001, "username": "newcomer", "language_code": "en"}
+        assert requests.post(f"{chat}/chat/api/send", json={**newcomer, "text": "/start"}, timeout=10).ok
+
+        def bot_said(fragment: str):
+            conversation = requests.get(f"{chat}/chat/api/messages", params={"chat_id": 700001}, timeout=10).json()
+            return next((m for m in conversation["messages"] if m["who"] == "bot" and fragment in m["text"]), None)
+
+        welcome = wait_until(lambda: bot_said("open a new one"), None, running, "the bot's welcome in the chat")
+        buttons = {b["text"]: b["data"] for row in welcome["buttons"] for b in row}
+        assert {"Link account", "New account"} <= set(buttons)
+        assert requests.post(f"{chat}/chat/api/press", timeout=10, json={
+            **newcomer, "message_id": welcome["message_id"], "data": buttons["New account"]}).ok
+        wait_until(lambda: bot_said("Your account is open"), None, running, "the new account's answer")
+
         simulated_platega = re.search(r"simulated Platega at (http://\S+):", running.log()).group(1)
         customer = signed_in(running)
         topup = customer.post(f"{running.url}/create_invoice", json={"amount": 500}, timeout=30)

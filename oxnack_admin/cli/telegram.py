@@ -2,7 +2,6 @@
 import logging
 import signal
 import threading
-import time
 
 import click
 from flask import current_app
@@ -24,35 +23,57 @@ def _api() -> BotApi:
 
 @click.command("telegram-poll")
 @click.option("--once", is_flag=True, help="One getUpdates call, then exit.")
+@click.option("--max-updates", type=click.IntRange(min=1), default=None,
+              help="Exit once this many updates were queued (a bounded run).")
 @with_appcontext
-def telegram_poll_command(once: bool) -> None:
+def telegram_poll_command(once: bool, max_updates: int | None) -> None:
     """Fetch updates with getUpdates (offset = last update_id + 1) and queue each for handling."""
     api, timeout = _api(), int(current_app.config["TELEGRAM_POLL_TIMEOUT"])
     stop = threading.Event()
     if not once:
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
-    offset = None
+    try:
+        queued = poll(api, 0 if once else timeout, stop, once=once, max_updates=max_updates)
+    except TelegramError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"{queued} updates")
+
+
+def poll(api: BotApi, timeout: int, stop: threading.Event, *, once: bool = False,
+         max_updates: int | None = None) -> int:
+    """The poller's loop: queue each update once, until `stop`, one call (`once`) or `max_updates`.
+
+    On the way out the last offset is confirmed with one more getUpdates (timeout 0), so Telegram
+    does not deliver those updates again to the next poller.
+    """
+    offset, queued = None, 0
     while not stop.is_set():
         try:
-            batch = api.get_updates(offset, 0 if once else timeout)
+            batch = api.get_updates(offset, timeout)
         except TelegramError as exc:
             log.warning("getUpdates failed: %s", exc.message)
             if once:
-                raise click.ClickException(exc.message) from None
+                raise
             stop.wait(getattr(exc, "retry_after", 3))
             continue
         for item in batch or []:
             parsed = updates.parse_object(item)
-            if parsed is None:
-                continue
-            updates.accept(parsed)
-            offset = max(offset or 0, parsed["update_id"] + 1)
-        if once:
-            click.echo(f"{len(batch or [])} updates")
-            return
+            if isinstance(item, dict) and isinstance(item.get("update_id"), int):
+                offset = max(offset or 0, item["update_id"] + 1)  # an unreadable one is skipped, not refetched
+            if parsed is not None:
+                updates.accept(parsed)
+                queued += 1
+        if once or (max_updates is not None and queued >= max_updates):
+            break
         if not batch:
-            time.sleep(0.1)
+            stop.wait(0.1)
+    if offset is not None:
+        try:
+            api.get_updates(offset, 0)
+        except TelegramError as exc:
+            log.warning("getUpdates could not confirm offset %s: %s", offset, exc.message)
+    return queued
 
 
 @click.command("telegram-webhook")

@@ -15,6 +15,8 @@ class RemoteSystem:
     real_value: str | None  # the value that names a real one; None: any non-empty value does
     label: str
     banner: str
+    page_setting: str | None = None  # the stand-in's own web page is at this setting's URL: the banner links it
+    page_label: str = ""
 
     def configured(self, given: Mapping) -> bool:
         """Whether `given` (settings.given_settings) names a real one."""
@@ -33,7 +35,7 @@ REMOTE_SYSTEMS = (
                  "The proxy upstream is simulated; the proxies it sells are not real."),
     RemoteSystem("telegram", "TELEGRAM_API_URL", None, "the Telegram Bot API",
                  "Telegram is simulated: talk to the bot as a customer on the simulator's chat page "
-                 "(its address is in the make run log)."),
+                 "(also named in the make run log).", "TELEGRAM_API_URL", "Open the chat page"),
     RemoteSystem("bsc", "CRYPTO_RPC_URL", None, "the BNB Smart Chain node",
                  "The BNB Smart Chain node and its rates are simulated; no real coins move."),
 )

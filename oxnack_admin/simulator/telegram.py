@@ -58,6 +58,7 @@ class TelegramSimulator(LoopbackSimulator):
         self.webhook_url: str | None = None
         self.webhook_secret: str | None = None
         self.webhook_answers: list[int | None] = []
+        self.sent_at: dict[int, float] = {}  # message_id -> time.time(): `date` is whole seconds, too coarse to order a chat
         self.answered_callbacks: set[str] = set()
         self.sent_callbacks: list[str] = []
         self._faults: list[list] = []  # [method, status, times left, retry_after, description]
@@ -284,6 +285,7 @@ class TelegramSimulator(LoopbackSimulator):
                        "date": int(time.time()), "text": params["text"], "from": BOT,
                        "reply_markup": params.get("reply_markup")}
             self.chats.setdefault(chat_id, []).append(message)
+            self.sent_at[message["message_id"]] = time.time()
             return self._ok({key: value for key, value in message.items() if value is not None})
 
     def _edit_message(self, params: dict) -> Reply:

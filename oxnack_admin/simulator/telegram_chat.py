@@ -37,7 +37,7 @@ def chat_route(simulator, method: str, path: str, params: dict) -> Reply | None:
 
 
 def _conversation(simulator, chat_id: int) -> list[dict]:
-    bot = [{"who": "bot", "at": message["date"], "message_id": message["message_id"], "text": message["text"],
+    bot = [{"who": "bot", "at": simulator.sent_at.get(message["message_id"], message["date"]), "message_id": message["message_id"], "text": message["text"],
             "buttons": [[{"text": b["text"], "data": b.get("callback_data")} for b in row]
                         for row in (message.get("reply_markup") or {}).get("inline_keyboard") or []]}
            for message in simulator.messages(chat_id)]

@@ -13,6 +13,7 @@ LEAST_ROLE = {
     "console.users": SUPPORT, "console.users_show": SUPPORT, "console.users_resend": SUPPORT,
     "console.users_balance": ADMIN, "console.users_verify": ADMIN, "console.users_signout": ADMIN,
     "console.users_block": ADMIN, "console.users_unblock": ADMIN,
+    "console.users_telegram_unlink": ADMIN,
     "console.users_duplicates": SUPPORT, "console.users_duplicates_resolve": ADMIN,
     "console.servers": SUPPORT, "console.servers_show": SUPPORT, "console.servers_run": SUPPORT,
     "console.servers_power": SUPPORT,

@@ -6,6 +6,12 @@ import pytest
 from jobs.worker import run_worker
 from oxnack_admin.simulator.telegram import TelegramSimulator
 from tests.support.config import config_overrides
+# Other suites' loopback systems: a real SMTP server, Platega calling the live app back, the proxy upstream.
+from tests.crypto.conftest import chain  # noqa: F401
+from tests.jobs.conftest import job_config, pfsense, pool, proxmox, smtp  # noqa: F401
+from tests.lifecycle.conftest import sold, templates  # noqa: F401
+from tests.payments.conftest import pay_config, platega  # noqa: F401
+from tests.proxies.conftest import settings, stock, upstream  # noqa: F401
 
 SECRET = "webhook-secret-for-tests"
 

@@ -8,6 +8,7 @@ from ...models.enums import StaffRole
 from oxnack_admin.services.accounts import admin as accounts_admin, duplicates
 from oxnack_admin.services.money.ledger import InsufficientFunds
 from oxnack_admin.services.accounts.admin import CustomerActionError
+from oxnack_admin.services.telegram import admin as telegram_admin, chats as telegram_chats
 from ...services.paging import ListParams
 from . import bp
 from .access import role_required
@@ -85,6 +86,15 @@ def users_unblock(user_id: int):
     return _act(user_id, lambda user, staff: accounts_admin.set_blocked(user, False, staff), "Customer unblocked.")
 
 
+@bp.post("/users/<int:user_id>/telegram/unlink")
+@role_required(StaffRole.ADMIN)
+def users_telegram_unlink(user_id: int):
+    user = _user_or_404(user_id)
+    if not telegram_chats.unlink(user, staff=current_user):
+        return action_refused("This customer is not linked to Telegram.", 409, url_for("console.users_show", user_id=user.id))
+    return _done(user, "Telegram unlinked: the bot now treats that account as a stranger.")
+
+
 def _act(user_id: int, action, message: str):
     """Run one account action for the signed-in staff member, commit, and redraw the account."""
     user = _user_or_404(user_id)
@@ -110,7 +120,7 @@ def _detail(user: User, form: AdjustBalanceForm | None = None, status: int = 200
 
 def _detail_context(user: User, form: AdjustBalanceForm) -> dict:
     db.session.refresh(user)
-    return {"account": accounts_admin.overview(user), "form": form}
+    return {"account": accounts_admin.overview(user), "form": form, "telegram": telegram_admin.link_of(user)}
 
 
 def _user_or_404(user_id: int) -> User:

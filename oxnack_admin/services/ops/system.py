@@ -18,7 +18,7 @@ PERIODIC_JOBS = [
     ("Billing cycle", "jobs.lifecycle.billing_cycle"),
     ("Payment poller", "jobs.payments.poll_invoices"),
     ("Proxy sync", "jobs.proxies.sync_inventory"),
-    ("Sweep (stuck runs, wipes, mail, proxy sales)", "jobs.maintenance.sweep"),
+    ("Sweep (stuck runs, wipes, mail, Telegram messages and updates, proxy sales)", "jobs.maintenance.sweep"),
 ]
 
 

@@ -23,8 +23,11 @@ BACK_ON_SALE, OFF_SALE, GONE = "back on sale", "off sale", "gone"
 UNCONFIRMED = "the upstream did not confirm the purchase"  # refunded because the bought list lacked it
 
 
-def activate(order_id: int, bought: Purchase) -> ProxyOrder:
-    """Give the pending order its credentials; commits. A settled order keeps its outcome and is flagged."""
+def activate(order_id: int, bought: Purchase, *, notify: bool = True) -> ProxyOrder:
+    """Give the pending order its credentials; commits. A settled order keeps its outcome and is flagged.
+
+    `notify=False` when the caller shows the credentials to the customer itself (the bot's answer).
+    """
     order = locked_order(order_id)
     order.upstream_credentials_id = bought.credentials_id
     order.proxy_ip, order.server_ip, order.server_port = bought.proxy_ip, bought.server_ip, bought.server_port
@@ -33,8 +36,9 @@ def activate(order_id: int, bought: Purchase) -> ProxyOrder:
     order.bought_at = datetime.now(timezone.utc)
     if order.state == ProxyOrderState.PENDING:
         order.state = ProxyOrderState.ACTIVE
-        notices.notify(db.session.get(User, order.user_id), "proxy_bought", order_id=order.id,
-                       expires=f"{order.expires_at:%d.%m.%Y %H:%M}" if order.expires_at else "—")
+        if notify:
+            notices.notify(db.session.get(User, order.user_id), "proxy_bought", order_id=order.id,
+                           expires=f"{order.expires_at:%d.%m.%Y %H:%M}" if order.expires_at else "—")
     else:  # refunded by the sweep meanwhile, yet bought: staff decide (refund upstream or resell)
         order.state, order.error = ProxyOrderState.FLAGGED, "bought at the upstream after the money went back"
         log.error("proxy order %s was bought after it was settled; flagged for staff", order_id)
@@ -66,7 +70,7 @@ def fail(order_id: int, reason: str, inventory: str) -> ProxyOrder:
     return order
 
 
-def settle_order(order_id: int, client, bought: list[dict] | None = None) -> ProxyOrder:
+def settle_order(order_id: int, client, bought: list[dict] | None = None, *, notify: bool = True) -> ProxyOrder:
     """Complete or refund one pending order from the bought list; leaves it pending if the list is unreadable."""
     order = db.session.get(ProxyOrder, order_id)
     if order.state != ProxyOrderState.PENDING:
@@ -85,7 +89,7 @@ def settle_order(order_id: int, client, bought: list[dict] | None = None) -> Pro
     except UpstreamError:
         return flag(order_id, "the upstream lists the purchase without readable credentials")
     log.info("proxy order %s completed from the bought list", order_id)
-    return activate(order_id, found)
+    return activate(order_id, found, notify=notify)
 
 
 def claim_late_sale(order_id: int, bought: list[dict]) -> ProxyOrder:

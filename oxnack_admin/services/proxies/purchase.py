@@ -72,12 +72,14 @@ class UpstreamFailed(PurchaseError):
     status = 502
 
 
-def purchase(user_id: int, product_id: int, idempotency_key: str | None = None) -> ProxyOrder:
+def purchase(user_id: int, product_id: int, idempotency_key: str | None = None, *, notify: bool = True) -> ProxyOrder:
     """Sell inventory row `product_id` to the customer; returns the order (active, or pending while the
     upstream's outcome cannot be read) or raises PurchaseError.
 
     With an `idempotency_key` used before by this customer, nothing is charged: that order's
-    outcome is answered again, once a purchase in flight has settled.
+    outcome is answered again, once a purchase in flight has settled. `notify=False`: the caller
+    shows the credentials itself (the bot), so no "proxy bought" notice is queued for an order
+    settled now (one settled later by the sweep still gets it).
     """
     if idempotency_key is not None:
         existing = order_by_key(user_id, idempotency_key)
@@ -103,7 +105,7 @@ def purchase(user_id: int, product_id: int, idempotency_key: str | None = None) 
     order, created = reserve(user_id, product_id, idempotency_key)
     if not created:  # a concurrent repeat of the same key won: never buy twice
         return repeat(order)
-    return buy_reserved(order.id, client)
+    return buy_reserved(order.id, client, notify=notify)
 
 
 def reserve(user_id: int, product_id: int, idempotency_key: str | None) -> tuple[ProxyOrder, bool]:
@@ -145,7 +147,7 @@ def reserve(user_id: int, product_id: int, idempotency_key: str | None) -> tuple
     return order, True
 
 
-def buy_reserved(order_id: int, client) -> ProxyOrder:
+def buy_reserved(order_id: int, client, *, notify: bool = True) -> ProxyOrder:
     """Steps 2 and 3: buy upstream and settle the order by the answer; raises UpstreamFailed if not bought."""
     order = db.session.get(ProxyOrder, order_id)
     proxy_id = order.upstream_proxy_id
@@ -163,11 +165,11 @@ def buy_reserved(order_id: int, client) -> ProxyOrder:
         if isinstance(exc, UpstreamUnavailable) and not exc.sent:
             return answer(fail(order_id, "the upstream is unavailable", BACK_ON_SALE))
         log.warning("proxy order %s: the buy's answer was lost (%s); the bought list decides", order_id, exc.message)
-        return answer(settle_order(order_id, client))
+        return answer(settle_order(order_id, client, notify=notify))
     except UpstreamError as exc:
         log.error("proxy upstream refused a buy: %s", exc.message)
         return answer(fail(order_id, "the upstream refused the purchase", BACK_ON_SALE))
-    return answer(activate(order_id, bought))
+    return answer(activate(order_id, bought, notify=notify))
 
 
 def order_by_key(user_id: int, key: str) -> ProxyOrder | None:

@@ -2,13 +2,13 @@
 as the classic endpoints; their refusals come back as exceptions and become the bot's texts.
 
 callback_data (at most 64 bytes, ASCII): `lk`, `nw`, `bal`, `srv`, `s:<id>:<st|sp|rs|rn|a1|a0>`,
-`o:...` (order), `t:<amount>`, `p:...` (proxies), `l:<lang>`, `n:<channel>`, `x` (cancel).
+`o:...` (order), `t:...` (top-up), `p:...` (proxies), `l:<lang>`, `n:<channel>`, `x` (cancel).
 """
 import logging
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models.enums import NoticeChannel
-from oxnack_admin.services.telegram import chats, customer, dialog, shop
+from oxnack_admin.services.telegram import chats, customer, dialog, shop, topup
 from oxnack_admin.services.telegram.context import Ctx
 from oxnack_admin.services.telegram.texts import LANGUAGES, Raw, button
 
@@ -55,7 +55,7 @@ def _on_message(message: dict) -> None:
     elif step == "order_promo" and ctx.user:
         shop.order_promo(ctx, text)
     elif step == "topup" and ctx.user:
-        shop.topup_amount(ctx, text)
+        topup.typed_amount(ctx, state, text)
     else:
         # The support hook: tickets are the next issue; until then the customer is told where to write.
         ctx.reply(ctx.say("support_soon"))
@@ -71,7 +71,7 @@ def _command(ctx: Ctx, command: str, argument: str) -> None:
         "link": lambda: customer.ask_mail(ctx), "new": lambda: customer.new_account(ctx),
         "unlink": lambda: customer.unlink(ctx), "balance": lambda: customer.balance(ctx),
         "servers": lambda: customer.servers(ctx), "order": lambda: shop.order_start(ctx),
-        "topup": lambda: shop.topup_start(ctx), "proxies": lambda: shop.proxies_start(ctx, argument),
+        "topup": lambda: topup.start(ctx), "proxies": lambda: shop.proxies_start(ctx, argument),
         "myproxies": lambda: shop.my_proxies(ctx), "lang": lambda: _ask_language(ctx),
         "notify": lambda: _ask_notify(ctx), "support": lambda: ctx.reply(ctx.say("support_soon")),
         "cancel": lambda: ctx.reply(ctx.say("cancelled")),
@@ -120,7 +120,7 @@ def _press(ctx: Ctx, data: str) -> None:
         return ctx.reply(text)
     handlers = {"bal": lambda: customer.balance(ctx), "srv": lambda: customer.servers(ctx),
                 "s": lambda: customer.server_action(ctx, rest), "o": lambda: shop.order_press(ctx, rest),
-                "t": lambda: shop.topup_press(ctx, rest), "p": lambda: shop.proxies_press(ctx, rest)}
+                "t": lambda: topup.press(ctx, rest), "p": lambda: shop.proxies_press(ctx, rest)}
     handler = handlers.get(head)
     if handler is None:
         ctx.answer(ctx.say("stale", reason="unknown button"))

@@ -70,9 +70,10 @@ def send_link_code(chat_id: int, address: str) -> User:
 
 def link_with_code(chat_id: int, user_id: int, code: str, username: str | None) -> User:
     """Link when the code matches; raises LinkRefused (wrong_code, code_gone, already_customer, mail_taken). Commits."""
-    result = codes.check(LINK_CODES, f"{user_id}:{chat_id}", code.strip())
-    if result == codes.CodeCheck.WRONG:
-        raise LinkRefused("wrong_code")
+    subject = f"{user_id}:{chat_id}"
+    result = codes.check(LINK_CODES, subject, code.strip())
+    if result == codes.CodeCheck.WRONG:  # the last allowed wrong try also ends the code: no "try again" then
+        raise LinkRefused("wrong_code" if codes.seconds_left(LINK_CODES, subject) is not None else "code_gone")
     if result == codes.CodeCheck.MISSING:
         raise LinkRefused("code_gone")
     _lock(chat_id)

@@ -10,7 +10,7 @@ from oxnack_admin.services.lifecycle import renewal
 from oxnack_admin.services.lifecycle.history import shown_date
 from oxnack_admin.services.money import ledger
 from oxnack_admin.services.orders.customer_servers import service_view
-from oxnack_admin.services.telegram import chats, dialog
+from oxnack_admin.services.telegram import chats, dialog, vm
 from oxnack_admin.services.telegram.context import Ctx
 from oxnack_admin.services.telegram.texts import button, word
 
@@ -43,9 +43,9 @@ def servers(ctx: Ctx) -> None:
         text = ctx.say("server_line", id=server.id, ip=server.first_ip or "", state=view.get("status") or "",
                        power=server.status or "", date_stop=view.get("date_stop") or "—",
                        auto=word(ctx.lang, "on" if server.auto_renew else "off"),
-                       price=money(renewal.renewal_price(server)))
+                       price=money(renewal.renewal_price(server))) + vm.usage_line(ctx, server)
         ctx.reply(text, [[ctx.button("start", f"s:{server.id}:st"), ctx.button("stop", f"s:{server.id}:sp"),
-                          ctx.button("restart", f"s:{server.id}:rs")],
+                          ctx.button("restart", f"s:{server.id}:rs"), ctx.button("reinstall", f"s:{server.id}:ri")],
                          [ctx.button("renew", f"s:{server.id}:rn"),
                           ctx.button("auto_renew", f"s:{server.id}:{'a0' if server.auto_renew else 'a1'}",
                                      f"{button(ctx.lang, 'auto_renew')}: {word(ctx.lang, 'on' if server.auto_renew else 'off')}")]])
@@ -57,6 +57,9 @@ def server_action(ctx: Ctx, rest: str) -> None:
     if not server_id.isdigit():
         return ctx.answer(ctx.say("stale", reason="unknown server"))
     server_id = int(server_id)
+    action, _, value = action.partition(":")
+    if action in ("ri", "ro", "rc"):
+        return vm.press(ctx, db.session.get(Server, server_id), action, value)
     try:
         if action in POWER:
             server = db.session.get(Server, server_id)

@@ -27,7 +27,7 @@ from oxnack_admin.extensions import db, redis_client
 from oxnack_admin.models import TelegramChat, TelegramMessage
 from oxnack_admin.models.enums import TelegramMessageState as State
 from oxnack_admin.services import sealed
-from oxnack_admin.services.ops import queueing
+from oxnack_admin.services.ops import metrics, queueing
 from oxnack_admin.services.ops.retryable import describe
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,7 @@ def deliver(message_id: int, *, job_id: str | None = None, last_attempt: bool = 
         except RateLimited as exc:
             wait = exc.retry_after
             _back_to_queue(message_id, f"429: retry after {wait} s")
+            _count("retried")
             if wait <= int(current_app.config["TELEGRAM_INLINE_WAIT_SECONDS"]):
                 time.sleep(wait)
                 continue  # the same row again
@@ -108,6 +109,7 @@ def deliver(message_id: int, *, job_id: str | None = None, last_attempt: bool = 
             raise
         except Unavailable as exc:
             _back_to_queue(message_id, exc.message)
+            _count("retried")
             log.warning("telegram message %s not sent (attempt %s, %s): %s", message_id, message.attempts,
                         "last" if last_attempt else "will retry", exc.message)
             raise
@@ -126,6 +128,7 @@ def _claim(message_id: int, job_id: str | None) -> tuple[TelegramMessage | None,
         message.state, message.last_error = State.UNDELIVERED, UNREACHABLE
         _forget_secret(message)
         db.session.commit()
+        _count("blocked")
         return message, False
     max_age = timedelta(hours=float(current_app.config["TELEGRAM_MESSAGE_MAX_AGE_HOURS"]))
     if message.created_at and _now() - message.created_at > max_age:
@@ -133,6 +136,7 @@ def _claim(message_id: int, job_id: str | None) -> tuple[TelegramMessage | None,
         message.last_error = f"not taken by Telegram within {max_age}; given up ({message.last_error or ''})"[:300]
         _forget_secret(message)
         db.session.commit()
+        _count("failed")
         return message, False
     message.state, message.attempts, message.attempted_at = State.SENDING, message.attempts + 1, _now()
     message.job_id = job_id or message.job_id
@@ -171,6 +175,7 @@ def _finish(message_id: int, state: str, error: str | None) -> TelegramMessage:
     message.state, message.last_error = state, error
     _forget_secret(message)
     db.session.commit()
+    _count("failed" if state == State.FAILED else state)
     return message
 
 
@@ -181,6 +186,7 @@ def _unreachable(message_id: int, reason: str) -> TelegramMessage:
     message.state, message.last_error = State.UNDELIVERED, reason
     _forget_secret(message)
     db.session.commit()
+    _count("blocked")
     log.info("telegram chat %s is unreachable: %s", message.chat_id, reason)
     return message
 
@@ -207,6 +213,7 @@ def _mark_sent(message_id: int, result) -> TelegramMessage:
                 message.delete_after = _now() + ttl
             _forget_secret(message)
             db.session.commit()
+            _count("sent")
             if message.delete_after is not None:
                 _schedule_delete(message.id, ttl)
             return message
@@ -223,6 +230,11 @@ def _schedule_delete(message_id: int, ttl: timedelta) -> None:
         queueing.get_queue(queueing.TELEGRAM).enqueue_in(ttl, DELETE_JOB, message_id)
     except RedisError:  # the sweep deletes it when due
         log.warning("telegram message %s: its deletion could not be scheduled; the sweep will do it", message_id)
+
+
+def _count(outcome: str, count: int = 1) -> None:
+    """The messages-by-outcome figure of /metrics (after the commit that recorded the outcome)."""
+    metrics.record_telegram(redis_client.connection, outcome, count)
 
 
 def _forget_secret(message: TelegramMessage) -> None:
@@ -250,6 +262,8 @@ def requeue_stale(older_than_minutes: float | None = None) -> dict:
         _forget_secret(message)
         log.warning("telegram message %s left `sending` by a dead worker: recorded uncertain, not resent", message.id)
     db.session.commit()
+    if uncertain:
+        _count("uncertain", len(uncertain))
     return {"requeued": requeued, "uncertain": [message.id for message in uncertain]}
 
 

@@ -1,20 +1,19 @@
-"""Buying in the bot: a server order (price shown before Confirm), a top-up link, proxies.
+"""Buying in the bot: a server order (price shown before Confirm), proxies (top-ups are in topup.py).
 
-The same services as /create_machine, /create_invoice and /api/external-proxy/*. A server order's
+The same services as /create_machine and /api/external-proxy/*. A server order's
 Confirm button carries a one-time nonce holding the order, so a double press places it once; a
 proxy's Confirm carries a nonce used as the purchase's idempotency key, so it is charged once.
 """
 import json
 
-from flask import current_app, url_for
+from flask import current_app
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models import ProxyInventory
 from oxnack_admin.services.money import ledger, pricing, promocodes
 from oxnack_admin.services.orders import catalogue, placement
-from oxnack_admin.services.payments import invoices
 from oxnack_admin.services.proxies import catalogue as proxy_catalogue, purchase, refund, upstream
-from oxnack_admin.services.telegram import crypto_topup, dialog
+from oxnack_admin.services.telegram import dialog
 from oxnack_admin.services.telegram.context import Ctx
 from oxnack_admin.services.telegram.customer import money
 from oxnack_admin.services.telegram.texts import Raw, button
@@ -113,45 +112,6 @@ def _order_confirm(ctx: Ctx, nonce: str) -> None:
     _said(ctx, ctx.say("order_placed", id=placed.server.id))
 
 
-# --- top-up ----------------------------------------------------------------------------------------
-
-def topup_start(ctx: Ctx) -> None:
-    config = current_app.config
-    dialog.start(ctx.chat_id, "topup")
-    ctx.answer()
-    ctx.reply(ctx.say("topup_ask", min=config["TOPUP_MIN"], max=config["TOPUP_MAX"]),
-              [[{"text": f"{amount} ₽", "callback_data": f"t:{amount}"} for amount in config["TELEGRAM_TOPUP_AMOUNTS"]],
-               [ctx.button("cancel", "x")]])
-
-
-def topup_press(ctx: Ctx, value: str) -> None:
-    if value == "ask":
-        return topup_start(ctx)
-    if value.startswith(crypto_topup.PREFIX):
-        return crypto_topup.open_crypto(ctx, value.removeprefix(crypto_topup.PREFIX))
-    _open_invoice(ctx, value)
-
-
-def topup_amount(ctx: Ctx, text: str) -> None:
-    _open_invoice(ctx, text.strip())
-
-
-def _open_invoice(ctx: Ctx, value: str) -> None:
-    config = current_app.config
-    try:
-        amount = invoices.whole_roubles(int(value) if value.isdigit() else None)
-        with current_app.test_request_context(base_url=config["TELEGRAM_PUBLIC_URL"]):
-            own_page = url_for("payment_pages.topup_return", reference="REFERENCE", _external=True)
-        invoice = invoices.open_invoice(ctx.user.id, amount, invoices.payment_method(None),
-                                        invoices.ReturnUrls(own_page.replace("REFERENCE", "{reference}")))
-    except invoices.BadAmount:
-        return _said(ctx, ctx.say("bad_amount", min=config["TOPUP_MIN"], max=config["TOPUP_MAX"]))
-    except invoices.GatewayUnavailable:
-        return _said(ctx, ctx.say("gateway_down"), crypto_topup.asset_buttons(amount))
-    dialog.end(ctx.chat_id)
-    _said(ctx, ctx.say("topup_link", amount=amount, url=invoice.redirect), crypto_topup.asset_buttons(amount))
-
-
 # --- proxies ---------------------------------------------------------------------------------------
 
 def proxies_start(ctx: Ctx, country: str = "") -> None:
@@ -207,7 +167,7 @@ def _buy(ctx: Ctx, product_id: int, nonce: str) -> None:
         db.session.rollback()
         return _stale(ctx, "already bought: see /myproxies")
     try:
-        order = purchase.purchase(ctx.user.id, product_id, idempotency_key=key)
+        order = purchase.purchase(ctx.user.id, product_id, idempotency_key=key, notify=False)  # this answer is the notice
     except purchase.SmallBalance:
         return _said(ctx, ctx.say("small_balance"))
     except purchase.PurchaseError as refused:
@@ -249,9 +209,9 @@ def _refund(ctx: Ctx, order_id: int) -> None:
     _said(ctx, ctx.say("proxy_refunded", id=order_id, amount=money(done.amount)))
 
 
-def _said(ctx: Ctx, text: str, rows: list[list[dict]] | None = None) -> None:
+def _said(ctx: Ctx, text: str) -> None:
     ctx.answer(text)
-    ctx.reply(text, rows)
+    ctx.reply(text)
 
 
 def _stale(ctx: Ctx, reason: str) -> None:

@@ -52,6 +52,17 @@ TEXTS = {
     "power_queued": {"en": "Server №{id}: {action} requested.", "ru": "Сервер №{id}: команда «{action}» принята."},
     "renewed": {"en": "Server №{id} renewed until {date_stop}.", "ru": "Сервер №{id} продлён до {date_stop}."},
     "auto_renew": {"en": "Server №{id}: auto-renew {state}.", "ru": "Сервер №{id}: автопродление {state}."},
+    "usage": {"en": "Last hour: CPU {cpu}%, RAM {mem} of {maxmem} GB, network ↓{netin} ↑{netout}",
+              "ru": "За час: CPU {cpu}%, память {mem} из {maxmem} ГБ, сеть ↓{netin} ↑{netout}"},
+    "usage_unavailable": {"en": "Usage is unavailable right now.", "ru": "Нагрузка сейчас недоступна."},
+    "reinstall_os": {"en": "Reinstall server №{id}: its disk is wiped. Choose the system:",
+                     "ru": "Переустановка сервера №{id}: диск будет стёрт. Выберите систему:"},
+    "reinstall_confirm": {"en": "Reinstall server №{id} with {os}? Everything on its disk is erased; a new root "
+                                "password comes when it is ready.",
+                          "ru": "Переустановить сервер №{id} на {os}? Всё на диске будет стёрто; новый пароль root "
+                                "придёт, когда сервер будет готов."},
+    "reinstall_started": {"en": "Reinstall of server №{id} with {os} started. We will write when it is ready.",
+                          "ru": "Переустановка сервера №{id} на {os} началась. Мы напишем, когда он будет готов."},
     "small_balance": {"en": "Not enough money on the balance. Top up: /topup",
                       "ru": "Недостаточно средств на балансе. Пополнить: /topup"},
     "refused": {"en": "Not possible: {reason}.", "ru": "Невозможно: {reason}."},
@@ -77,14 +88,23 @@ TEXTS = {
                    "ru": "Сумма — целые рубли от {min} до {max}."},
     "gateway_down": {"en": "The payment gateway is unavailable; try again a little later.",
                      "ru": "Платёжный шлюз недоступен; попробуйте чуть позже."},
-    "topup_crypto": {"en": "Top-up №{id}: send <b>{amount} {asset}</b> ({roubles} ₽) on BNB Smart Chain to\n"
-                           "<code>{address}</code>\nbefore {expires}. Credited after {confirmations} confirmations; "
-                           "a different amount is credited as it arrives.",
-                     "ru": "Пополнение №{id}: отправьте <b>{amount} {asset}</b> ({roubles} ₽) в сети BNB Smart Chain "
-                           "на адрес\n<code>{address}</code>\nдо {expires}. Зачислим после {confirmations} "
-                           "подтверждений; другая сумма зачисляется по факту."},
-    "crypto_down": {"en": "Crypto payments are unavailable right now; try again a little later.",
-                    "ru": "Оплата криптовалютой сейчас недоступна; попробуйте чуть позже."},
+    "topup_ask_crypto": {"en": "Top up in {asset} by how much (roubles, {min}–{max})? Press an amount or send a number.",
+                         "ru": "На какую сумму пополнить в {asset} (₽, {min}–{max})? Нажмите сумму или пришлите число."},
+    "crypto_down": {"en": "Crypto top-ups are unavailable right now; try again later or pay by card.",
+                    "ru": "Пополнение криптовалютой сейчас недоступно; попробуйте позже или оплатите картой."},
+    "crypto_invoice": {"en": "Send exactly <code>{amount_asset}</code> {asset} ({network}) to\n<code>{address}</code>\n"
+                             "for {rub} ₽, by {expires}. The balance is credited once the transfer is confirmed.",
+                       "ru": "Отправьте ровно <code>{amount_asset}</code> {asset} ({network}) на адрес\n"
+                             "<code>{address}</code>\nна {rub} ₽, до {expires}. Баланс пополнится после подтверждения "
+                             "перевода."},
+    "crypto_waiting": {"en": "Invoice №{id}: waiting for {amount_asset} {asset}; nothing confirmed yet.",
+                       "ru": "Счёт №{id}: ждём {amount_asset} {asset}; подтверждённых переводов пока нет."},
+    "crypto_partially_paid": {"en": "Invoice №{id}: {received} of {amount_asset} {asset} received; {credited} ₽ "
+                                    "credited so far.",
+                              "ru": "Счёт №{id}: получено {received} из {amount_asset} {asset}; зачислено {credited} ₽."},
+    "crypto_paid": {"en": "Invoice №{id} is paid: {credited} ₽ credited.", "ru": "Счёт №{id} оплачен: зачислено {credited} ₽."},
+    "crypto_expired": {"en": "Invoice №{id} expired unpaid; open a new one with /topup.",
+                       "ru": "Счёт №{id} истёк неоплаченным; создайте новый: /topup."},
     "proxies_kind": {"en": "Proxies at {price} ₽. Which type? (Or /proxies DE for a country.)",
                      "ru": "Прокси по {price} ₽. Какой тип? (Или /proxies DE — по стране.)"},
     "proxies_none": {"en": "No proxies on sale for this filter now.", "ru": "Сейчас нет прокси по этому фильтру."},
@@ -126,6 +146,8 @@ BUTTONS = {
     "servers": {"en": "Servers", "ru": "Серверы"}, "my_proxies": {"en": "My proxies", "ru": "Мои прокси"},
     "mail": {"en": "Mail", "ru": "Почта"}, "telegram": {"en": "Telegram", "ru": "Telegram"},
     "both": {"en": "Both", "ru": "Оба"},
+    "refresh": {"en": "Refresh", "ru": "Обновить"},
+    "reinstall": {"en": "Reinstall", "ru": "Переустановить"},
 }
 
 WORDS = {"on": {"en": "on", "ru": "вкл."}, "off": {"en": "off", "ru": "выкл."}}
