@@ -220,7 +220,6 @@ LOG_FORMAT = "text"  # "json": one JSON object per line (for a log shipper), wit
 # --- Support inbox, newsletters and staff alerts ------------------------------------
 ALERT_REPEAT_MINUTES = 30  # one cause (new ticket, failed run, flagged payment, ...) alerts the staff chat at most this often
 ALERT_QUEUE_BACKLOG = 100  # jobs waiting in one queue above this alert staff (checked by the scheduler)
-TELEGRAM_BROADCAST_MARGIN = 0.1  # seconds added to the broadcast's 1 s window, so network jitter never lands one more in any second at Telegram
 NEWSLETTER_SLICE_SECONDS = 60  # a newsletter job sends this long, then queues its own continuation (no job outlives its timeout)
 NEWSLETTER_SENDERS = 2  # jobs sending one newsletter side by side; the shared rate limit holds whatever their number
 SUPPORT_POLL_SECONDS = 20  # how often the console's navigation asks for the unread support count

@@ -25,6 +25,7 @@ NAVIGATION = (
     ("Audit log", "console.audit", StaffRole.SUPPORT),
     ("System", "console.system", StaffRole.SUPPORT),
     ("Support", "console.support", StaffRole.SUPPORT),
+    ("Newsletters", "console.newsletters_list", StaffRole.SUPPORT),
     ("API tokens", "console.tokens", StaffRole.ADMIN),
     ("Staff", "console.staff", StaffRole.OWNER),
 )
@@ -87,4 +88,4 @@ from . import (api_tokens, audit, auth, dashboard, duplicates, invoices, jobs, m
                proxies, server_actions, server_lifecycle, server_vm, servers, staff, system, transactions,
                two_factor, users)
 from . import crypto_invoices  # noqa: E402,F401
-from . import support  # noqa: E402,F401
+from . import newsletters, support  # noqa: E402,F401

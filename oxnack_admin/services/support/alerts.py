@@ -51,13 +51,13 @@ def alert(cause: str, detail: str, link: tuple[str, dict] | None = None) -> bool
         return False
     lines = [f"⚠️ <b>{html.escape(CAUSES.get(cause, cause), quote=False)}</b>", html.escape(detail, quote=False)]
     if link is not None:
-        lines.append(f'<a href="{html.escape(console_url(*link))}">Open in the console</a>')
+        lines.append(f'<a href="{html.escape(absolute_url(*link))}">Open in the console</a>')
     outbox.queue_message(chat, "\n".join(lines), kind="staff_alert")
     return True
 
 
-def console_url(endpoint: str, values: dict) -> str:
-    """An absolute link to a console page, also from a job (PUBLIC_BASE_URL, else TELEGRAM_PUBLIC_URL)."""
+def absolute_url(endpoint: str, values: dict) -> str:
+    """An absolute link to one of our pages, also from a job (PUBLIC_BASE_URL, else TELEGRAM_PUBLIC_URL)."""
     base = current_app.config.get("PUBLIC_BASE_URL") or current_app.config.get("TELEGRAM_PUBLIC_URL") or ""
     if has_request_context() and not base:
         return url_for(endpoint, _external=True, **values)
