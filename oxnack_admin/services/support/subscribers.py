@@ -48,9 +48,9 @@ def user_of_token(token: str) -> User | None:
 
 @dataclass
 class ImportResult:
-    imported: int = 0  # new chats recorded
-    customers: int = 0  # rows whose id is a customer's tg_id
-    already: int = 0  # chats we knew (or a repeated row)
+    imported: int = 0  # new subscribers (chats no customer holds) recorded
+    customers: int = 0  # rows whose id is a customer's tg_id: nothing to record
+    already: int = 0  # chats we knew, or a repeated row
     skipped: list[str] = field(default_factory=list)  # unreadable rows, quoted
 
 
@@ -70,8 +70,9 @@ def import_csv(text: str) -> ImportResult:
             result.already += 1
             continue
         seen.add(tg_id)
-        customer = db.session.scalar(select(User).where(User.tg_id == tg_id).order_by(User.id).limit(1))
-        result.customers += customer is not None
+        if db.session.scalar(select(User.id).where(User.tg_id == tg_id).limit(1)) is not None:
+            result.customers += 1  # a customer already: their account holds the Telegram id
+            continue
         chat = db.session.get(TelegramChat, tg_id)
         if chat is not None:
             chat.username = chat.username or username or None
