@@ -9,11 +9,17 @@ import logging
 
 from flask import current_app, has_request_context, url_for
 from redis.exceptions import RedisError
+from sqlalchemy import select
 
-from oxnack_admin.extensions import redis_client
+from oxnack_admin.extensions import db, redis_client
+from oxnack_admin.models import ProxySyncRun
+from oxnack_admin.models.enums import RunState
+from oxnack_admin.services.ops import queueing
 from oxnack_admin.services.telegram import outbox
 
 log = logging.getLogger(__name__)
+
+SYNC_FAILURES = 3  # proxy syncs failing in a row before staff hear of it
 
 # The causes the contract lists; the text names the cause, the link the page that resolves it.
 CAUSES = {
@@ -63,3 +69,29 @@ def absolute_url(endpoint: str, values: dict) -> str:
         return url_for(endpoint, _external=True, **values)
     with current_app.test_request_context(base_url=base or "http://localhost"):
         return url_for(endpoint, _external=True, **values)
+
+
+def check_proxy_sync_failures() -> bool:
+    """After a failed proxy sync: alert when the last three runs all failed. Commits."""
+    last = db.session.execute(select(ProxySyncRun.state, ProxySyncRun.error).order_by(ProxySyncRun.id.desc())
+                              .limit(SYNC_FAILURES)).all()
+    if len(last) < SYNC_FAILURES or any(state != RunState.FAILED for state, _ in last):
+        return False
+    sent = alert("proxy_sync_failing", f"The last error: {last[0][1] or 'unknown'}", ("console.proxies", {}))
+    db.session.commit()
+    return sent
+
+
+def check_queue_backlog() -> list[str]:
+    """The sweep's look at the queues: one alert when any holds more than ALERT_QUEUE_BACKLOG jobs. Commits."""
+    limit = int(current_app.config["ALERT_QUEUE_BACKLOG"])
+    try:
+        backed_up = {name: queueing.get_queue(name).count for name in queueing.QUEUE_NAMES}
+    except RedisError:
+        return []
+    backed_up = {name: depth for name, depth in backed_up.items() if depth > limit}
+    if backed_up:
+        alert("queue_backlog", ", ".join(f"{name}: {depth} waiting" for name, depth in backed_up.items())
+              + f" (more than {limit}); are the workers running?", ("console.jobs", {}))
+        db.session.commit()
+    return sorted(backed_up)
