@@ -8,7 +8,7 @@ from ...models.enums import StaffRole
 from oxnack_admin.services.support import audience, newsletters
 from . import bp
 from .access import role_required
-from .rendering import action_refused, action_result, navigate, render
+from .rendering import action_refused, action_result, navigate, render, wants_fragment
 
 SHOW_PAGE, PROGRESS = "console/newsletters/show.html", "console/newsletters/_progress.html"
 
@@ -16,7 +16,7 @@ SHOW_PAGE, PROGRESS = "console/newsletters/show.html", "console/newsletters/_pro
 @bp.get("/newsletters")
 @role_required(StaffRole.SUPPORT)
 def newsletters_list():
-    return render("console/newsletters/page.html", "console/newsletters/page.html", **_compose_context({}))
+    return render("console/newsletters/page.html", "console/newsletters/_list.html", **_compose_context({}))
 
 
 @bp.post("/newsletters/preview")
@@ -46,7 +46,7 @@ def newsletters_create():
 def newsletters_show(newsletter_id: int):
     newsletter = _newsletter_or_404(newsletter_id)
     state = request.args.get("state") or None
-    return render(SHOW_PAGE, SHOW_PAGE, newsletter=newsletter, progress=newsletters.progress(newsletter),
+    return render(SHOW_PAGE, "console/newsletters/_show.html", newsletter=newsletter, progress=newsletters.progress(newsletter),
                   recipients=newsletters.recipients(newsletter, state), shown_state=state,
                   count=audience.count(newsletter.audience, newsletter.language, newsletter.channel)
                   if newsletter.state == "draft" else None)
@@ -55,6 +55,8 @@ def newsletters_show(newsletter_id: int):
 @bp.get("/newsletters/<int:newsletter_id>/progress")
 @role_required(StaffRole.SUPPORT)
 def newsletters_progress(newsletter_id: int):
+    if not wants_fragment():
+        return newsletters_show(newsletter_id)  # asked for as a page: the newsletter's page
     newsletter = _newsletter_or_404(newsletter_id)
     return render(PROGRESS, PROGRESS, progress=newsletters.progress(newsletter))
 

@@ -11,9 +11,10 @@ from ...models.enums import StaffRole
 from oxnack_admin.services.accounts import admin as accounts_admin
 from oxnack_admin.services.support import tickets
 from oxnack_admin.services.support.view import ticket_view
+from oxnack_admin.services.telegram import outbox
 from . import bp
 from .access import role_required
-from .rendering import action_refused, action_result, render
+from .rendering import action_refused, action_result, render, wants_fragment
 
 SHOW_PAGE, SHOW_FRAGMENT = "console/support/show.html", "console/support/_ticket.html"
 
@@ -33,6 +34,8 @@ def support():
 @role_required(StaffRole.SUPPORT)
 def support_unread():
     """The navigation's badge; 204 (nothing swapped) while the count the page shows is still right."""
+    if not wants_fragment():
+        return support()  # asked for as a page (a shared link): the inbox
     count = tickets.unread_count()
     if request.args.get("shown", type=int) == count:
         return Response(status=204)
@@ -86,10 +89,14 @@ def support_reopen(ticket_id: int):
 def support_file(ticket_id: int, entry_id: int):
     """The customer's photo or document, fetched from Telegram by the app: the bot token never reaches the browser."""
     entry = tickets.entry_of(_ticket_or_404(ticket_id), entry_id) or abort(404)
+    if not outbox.bot_enabled():
+        return make_response("The Telegram bot is off: its files cannot be fetched.", 404,
+                             {"Content-Type": "text/plain; charset=utf-8"})
     try:
         chunks, size, content_type, name = tickets.open_file(entry)
     except (TelegramError, tickets.TicketActionError) as error:
-        return make_response(f"The file cannot be fetched from Telegram: {getattr(error, 'message', error)}", 502)
+        return make_response(f"The file cannot be fetched from Telegram: {getattr(error, 'message', error)}", 502,
+                             {"Content-Type": "text/plain; charset=utf-8"})
     disposition = "inline" if content_type.startswith("image/") else "attachment"
     response = Response(stream_with_context(chunks), content_type=content_type)
     response.headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{_quoted(name)}"
