@@ -37,6 +37,7 @@ chromium:
 bench: $(VENV)/.test wrk
 	$(PY) bench/classic_endpoints.py $(BENCH_ARGS)
 	$(PY) bench/metrics_cost.py $(BENCH_ARGS)
+	$(PY) bench/newsletter_pace.py $(BENCH_ARGS)
 
 # The benches' load generator (Debian's package), installed with apt when missing.
 wrk:
