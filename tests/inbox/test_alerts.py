@@ -1,12 +1,15 @@
 """Staff alerts: one per cause per ALERT_REPEAT_MINUTES, to the staff chat, with a link to the page that resolves it."""
+from decimal import Decimal
+
+import pytest
 from sqlalchemy import select
 
 from oxnack_admin.extensions import db, redis_client
 from oxnack_admin.models import TelegramMessage
 from oxnack_admin.services.ops import queueing
-from oxnack_admin.services.proxies import sync
+from oxnack_admin.services.proxies import outcome, purchase as purchases, sync
 from oxnack_admin.services.support import alerts
-from tests.proxies.conftest import settings, upstream  # noqa: F401
+from tests.proxies.conftest import customer, settings, stock, upstream  # noqa: F401
 from tests.support.config import config_overrides
 
 TG = 6_800_001
@@ -61,3 +64,17 @@ def test_a_backed_up_queue_alerts_from_the_sweep(app, telegram, staff_chat):
         queue.empty()
     [text] = _alerts(staff_chat)
     assert "mail: 4 waiting" in text and "/console/jobs" in text
+
+
+def test_the_upstreams_403_and_a_flagged_proxy_order_alert_with_their_pages(app, telegram, staff_chat,
+                                                                             upstream, stock):  # noqa: F811
+    products = stock(2)
+    user, _ = customer(Decimal("1000.00"))
+    upstream.fail_next("GET", r"/proxy/buy$", 403)  # our balance at the upstream
+    with pytest.raises(purchases.UpstreamFailed):
+        purchases.purchase(user.id, products[0].id)
+    order, _ = purchases.reserve(user.id, products[1].id, None)
+    outcome.flag(order.id, "the buy's answer was lost and the bought list is unreadable")
+    low, flagged = _alerts(staff_chat)
+    assert "our balance there is too low (403)" in low and "/console/proxies" in low
+    assert f"Proxy order {order.id}: the buy" in flagged and "/console/proxies/orders" in flagged
