@@ -172,10 +172,10 @@ def listing(limit: int = 100) -> list[Newsletter]:
 
 def _queue_senders(newsletter_id: int) -> None:
     for _ in range(max(1, int(current_app.config["NEWSLETTER_SENDERS"]))):
-        queueing.enqueue_after_commit(QUEUE, JOB, newsletter_id, job_timeout=_job_timeout())
+        queueing.enqueue_after_commit(QUEUE, JOB, newsletter_id, job_timeout=job_timeout())
 
 
-def _job_timeout() -> int:
+def job_timeout() -> int:
     return int(float(current_app.config["NEWSLETTER_SLICE_SECONDS"]) + float(current_app.config["TELEGRAM_TIMEOUT"]) * 3 + 60)
 
 

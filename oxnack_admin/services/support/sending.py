@@ -45,7 +45,7 @@ def send_slice(newsletter_id: int) -> int:
             break
         handled += 1
     else:
-        queueing.enqueue(newsletters.QUEUE, newsletters.JOB, newsletter_id, job_timeout=newsletters._job_timeout())
+        queueing.enqueue(newsletters.QUEUE, newsletters.JOB, newsletter_id, job_timeout=newsletters.job_timeout())
     finish_if_done(newsletter_id)
     return handled
 
@@ -153,7 +153,7 @@ def sweep(older_than_minutes: float | None = None) -> dict:
         if older_than_minutes != 0 and redis_client.exists(HEARTBEAT_KEY.format(newsletter_id)):
             continue  # a sender is at work
         if not finish_if_done(newsletter_id):
-            queueing.enqueue(newsletters.QUEUE, newsletters.JOB, newsletter_id, job_timeout=newsletters._job_timeout())
+            queueing.enqueue(newsletters.QUEUE, newsletters.JOB, newsletter_id, job_timeout=newsletters.job_timeout())
             restarted.append(newsletter_id)
     if uncertain:
         log.warning("newsletter recipients %s were left mid-send by a dead worker: recorded uncertain", list(uncertain))
