@@ -39,6 +39,7 @@ bench: $(VENV)/.test wrk
 	$(PY) bench/metrics_cost.py $(BENCH_ARGS)
 	$(PY) bench/console_load.py $(BENCH_ARGS)
 	$(PY) bench/telegram_webhook.py $(BENCH_ARGS)
+	$(PY) bench/newsletter_pace.py $(BENCH_ARGS)
 
 # The benches' load generator (Debian's package), installed with apt when missing.
 wrk:

@@ -168,8 +168,8 @@ MEDIA_URL_BASE = ""  # public base of /media links stored in image_link (e.g. ht
 TELEGRAM_BOT_TOKEN = ""  # from @BotFather; empty: the bot is off and everything else works
 TELEGRAM_API_URL = "https://api.telegram.org"  # a call is POST <url>/bot<token>/<method>; `make run` points it at its simulator
 TELEGRAM_WEBHOOK_SECRET = ""  # X-Telegram-Bot-Api-Secret-Token the webhook requires; empty: every webhook call is refused
-TELEGRAM_STAFF_CHAT_ID = ""  # staff alerts (next issue); empty: none
-TELEGRAM_BROADCAST_RATE = 25  # messages a second in all, for newsletters (next issue)
+TELEGRAM_STAFF_CHAT_ID = ""  # staff alerts go to this chat (a group id such as -100...); empty: none
+TELEGRAM_BROADCAST_RATE = 25  # newsletter messages in any one second, all workers together (Telegram allows about 30)
 TELEGRAM_SECRET_TTL_MINUTES = 60  # a root password sent over Telegram is deleted from the chat after this
 TELEGRAM_TIMEOUT = 10  # seconds per Bot API call: a hung Telegram must not hold a worker
 TELEGRAM_RETRY_INTERVALS = [5, 30, 120, 600]  # seconds before each retry while Telegram fails (5xx, timeouts); the sweep goes on after
@@ -216,3 +216,10 @@ STATUS_CHECK_TIMEOUT = 2.0  # seconds each /status check may take before it coun
 METRICS_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]  # clients that may scrape GET /metrics; others get 404
 METRICS_ENABLED = True  # off: no request timing and /metrics answers 404 (for measuring its cost)
 LOG_FORMAT = "text"  # "json": one JSON object per line (for a log shipper), with the request id
+
+# --- Support inbox, newsletters and staff alerts ------------------------------------
+ALERT_REPEAT_MINUTES = 30  # one cause (new ticket, failed run, flagged payment, ...) alerts the staff chat at most this often
+ALERT_QUEUE_BACKLOG = 100  # jobs waiting in one queue above this alert staff (checked by the scheduler)
+NEWSLETTER_SLICE_SECONDS = 60  # a newsletter job sends this long, then queues its own continuation (no job outlives its timeout)
+NEWSLETTER_SENDERS = 2  # jobs sending one newsletter side by side; the shared rate limit holds whatever their number
+SUPPORT_POLL_SECONDS = 20  # how often the console's navigation asks for the unread support count

@@ -8,6 +8,7 @@ def register_all(app: Flask) -> None:
     from .console import bp as console
     from .health import bp as health
     from .mail_relay import bp as mail_relay
+    from .newsletter_pages import bp as newsletter_pages
     from .market import bp as market
     from .media import bp as media
     from .openapi import bp as openapi
@@ -20,5 +21,5 @@ def register_all(app: Flask) -> None:
     from .vm.pages import bp as vnc
 
     for blueprint in (health, auth, account, orders, proxies, market, mail_relay, payments, payment_pages, openapi,
-                      console, media, telegram, vm, vnc, ops):
+                      console, media, telegram, vm, vnc, ops, newsletter_pages):
         app.register_blueprint(blueprint)

@@ -10,6 +10,7 @@ from .proxies import ProxyInventory, ProxyOrder, ProxySyncRun
 from .provisioning import ProvisioningRun, ProvisioningStep
 from .servers import Server, ServerAddress, ServerEvent, ServerWipe
 from .staff import Staff, StaffApiToken
+from .support import Newsletter, NewsletterRecipient, SupportEntry, SupportTicket
 from .telegram import TelegramChat, TelegramMessage, TelegramUpdate
 from .two_factor import StaffRecoveryCode, StaffTwoFactor
 
@@ -20,4 +21,5 @@ __all__ = [
     "StaffApiToken", "Transaction", "User", "UserSession",
     "TelegramChat", "TelegramMessage", "TelegramUpdate",
     "StaffRecoveryCode", "StaffTwoFactor",
+    "Newsletter", "NewsletterRecipient", "SupportEntry", "SupportTicket",
 ]

@@ -56,6 +56,7 @@ class User(db.Model):
     duplicate_mail: Mapped[bool] = mapped_column(Boolean, server_default=text("false"), default=False)
     legacy_mail: Mapped[str | None] = mapped_column(Text)  # the address staff moved aside from this account
     legacy_username: Mapped[str | None] = mapped_column(Text)  # the username adoption had to rename
+    newsletters_off_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # /stop or the unsubscribe link
 
     sessions: Mapped[list["UserSession"]] = relationship(back_populates="user", cascade="all, delete-orphan", passive_deletes=True)
 

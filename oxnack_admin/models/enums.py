@@ -140,3 +140,36 @@ class NoticeChannel(StrEnum):
     MAIL = "mail"
     TELEGRAM = "telegram"
     BOTH = "both"
+
+
+class TicketState(StrEnum):
+    """A support ticket: open (staff's turn), waiting (the customer's turn), closed."""
+
+    OPEN = "open"
+    WAITING = "waiting"  # staff replied; a message from the customer opens it again
+    CLOSED = "closed"
+
+
+class TicketEntryKind(StrEnum):
+    CUSTOMER = "customer"  # the customer's words (text, photo or document) from the bot
+    REPLY = "reply"  # staff's answer, sent to the customer
+    NOTE = "note"  # staff's internal note, never sent
+
+
+class NewsletterState(StrEnum):
+    DRAFT = "draft"
+    SENDING = "sending"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    DONE = "done"
+
+
+class RecipientState(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"  # claimed; a worker that dies now leaves it here and it is never sent again
+    SENT = "sent"
+    BLOCKED = "blocked"  # the chat blocked the bot (403) or was known unreachable
+    FAILED = "failed"  # refused (400), or the mail could not be queued
+    UNSUBSCRIBED = "unsubscribed"  # /stop or the mail's unsubscribe link before its turn came
+    UNCERTAIN = "uncertain"  # left `sending` by a dead worker: it may have arrived, so not resent
+    SKIPPED = "skipped"  # the newsletter was cancelled before its turn

@@ -2,7 +2,7 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, Text, func, text
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -30,6 +30,7 @@ class Staff(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # In every console session of this member; bumped to end them all (sign-out, password, deactivation).
     session_generation: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)  # where a newsletter's test goes over Telegram
 
     def get_id(self) -> str:
         """What Flask-Login keeps in the session: the id and the generation it was signed in under."""

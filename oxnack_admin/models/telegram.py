@@ -23,6 +23,8 @@ class TelegramChat(db.Model):
     blocked_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    newsletters_off_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # /stop: no newsletters
+    imported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # from the old bot's data.csv
 
 
 class TelegramMessage(db.Model):

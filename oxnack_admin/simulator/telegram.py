@@ -204,7 +204,8 @@ class TelegramSimulator(LoopbackSimulator):
             return page
         prefix = f"/bot{self.token}/"
         if path.startswith("/file/"):
-            return Reply(200, {"file": path}) if path.startswith(f"/file/bot{self.token}/") else \
+            file_prefix = f"/file/bot{self.token}/"  # the answer names the file, never the token
+            return Reply(200, {"file": path[len(file_prefix):]}) if path.startswith(file_prefix) else \
                 self._error(404, "Not Found")
         if not path.startswith(prefix):
             return self._error(401, "Unauthorized")

@@ -11,6 +11,7 @@ from itsdangerous import URLSafeTimedSerializer
 from oxnack_admin import create_app
 from oxnack_admin.extensions import db
 from oxnack_admin.models import MarketService, ProvisioningRun, ProvisioningStep, ProxySyncRun
+from oxnack_admin.models import Newsletter, SupportEntry, SupportTicket
 from oxnack_admin.models.enums import PROVISIONING_STEPS, ProxySyncTrigger, RunState
 from oxnack_admin.services.staff import api_tokens, two_factor
 from tests.conftest import make_test_config
@@ -153,8 +154,15 @@ def shop(app):
     invoice = make_invoice(customer, 250)
     sync_run = ProxySyncRun(state=RunState.DONE, trigger=ProxySyncTrigger.CONSOLE, page_size=50)
     db.session.add(sync_run)
+    ticket = SupportTicket(chat_id=5550999, user_id=customer.id, state="open", subject="walk", unread=1)
+    newsletter = Newsletter(title="Walk", body="<b>walk</b>", audience="all", channel="mail", state="draft")
+    db.session.add_all([ticket, newsletter])
+    db.session.flush()
+    entry = SupportEntry(ticket_id=ticket.id, kind="customer", text="walk", file_id="walk-file", file_kind="photo")
+    db.session.add(entry)
     db.session.commit()
     return {"sync_run_id": sync_run.id, "user_id": customer.id, "server_id": sold.id, "free_server_id": free.id, "run_id": run.id,
             "promo": promo.promo, "service_id": service.id, "staff_id": other_staff.id,
             "token_id": token.id, "invoice_id": invoice.id, "queue_name": "default", "job_id": "no-such-job",
-            "message_id": 999, "wipe_id": 999, "order_id": 999}
+            "message_id": 999, "wipe_id": 999, "order_id": 999,
+            "ticket_id": ticket.id, "entry_id": entry.id, "newsletter_id": newsletter.id, "action": "pause"}

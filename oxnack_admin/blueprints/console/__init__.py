@@ -4,6 +4,7 @@ from flask_wtf.csrf import CSRFError
 
 from ...extensions import login_manager
 from ...models.enums import StaffRole
+from ...services.support import tickets
 from ...simulator.systems import simulated_in
 from .access import can, configure_login
 from .rendering import action_refused, wants_fragment
@@ -23,6 +24,8 @@ NAVIGATION = (
     ("Jobs", "console.jobs", StaffRole.SUPPORT),
     ("Audit log", "console.audit", StaffRole.SUPPORT),
     ("System", "console.system", StaffRole.SUPPORT),
+    ("Support", "console.support", StaffRole.SUPPORT),
+    ("Newsletters", "console.newsletters_list", StaffRole.SUPPORT),
     ("API tokens", "console.tokens", StaffRole.ADMIN),
     ("Staff", "console.staff", StaffRole.OWNER),
 )
@@ -38,7 +41,8 @@ def _console_context() -> dict:
     section = _section(request.endpoint or "")
     navigation = [(label, endpoint, _section(endpoint) == section) for label, endpoint, role in NAVIGATION if can(role)]
     return {"navigation": navigation, "can": can, "Role": StaffRole,
-            "simulated_systems": simulated_in(current_app.config)}
+            "simulated_systems": simulated_in(current_app.config),
+            "support_unread": tickets.unread_count() if can(StaffRole.SUPPORT) else 0}
 
 
 def _section(endpoint: str) -> str:
@@ -84,3 +88,4 @@ from . import (api_tokens, audit, auth, dashboard, duplicates, invoices, jobs, m
                proxies, server_actions, server_lifecycle, server_vm, servers, staff, system, transactions,
                two_factor, users)
 from . import crypto_invoices  # noqa: E402,F401
+from . import newsletters, support  # noqa: E402,F401

@@ -24,6 +24,7 @@ from oxnack_admin.services.lifecycle import clock, history
 from oxnack_admin.services.ops import advisory_locks, queueing
 from oxnack_admin.services.ops.retryable import describe, is_transient
 from oxnack_admin.services.staff import audit
+from oxnack_admin.services.support import alerts
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +171,8 @@ def _record_failure(wipe_id: int, exc: Exception, *, final: bool) -> None:
         server.attention = f"wipe {wipe.id} failed at {error}"[:500]
         history.record(server, "wipe.failed", username=wipe.previous_owner, error=error)
         audit.record(None, "server.wipe_failed", "server", server.id, after={"wipe_id": wipe.id, "error": error})
+        alerts.alert("wipe_failed", f"Wipe {wipe.id} of server {server.id} failed at {error}",
+                     ("console.servers_show", {"server_id": server.id}))
     db.session.commit()
     log.warning("wipe %s failed%s: %s", wipe_id, " for good" if final else "", error)
 

@@ -24,6 +24,7 @@ from oxnack_admin.services import notices
 from oxnack_admin.services.money import ledger
 from oxnack_admin.services.payments import invoices
 from oxnack_admin.services.staff import audit
+from oxnack_admin.services.support import alerts
 
 log = logging.getLogger(__name__)
 CENT = Decimal("0.01")
@@ -181,6 +182,7 @@ def _close(invoice: Invoice, state: str, why: str, *, in_ledger: bool = False) -
 def _flag(invoice: Invoice, attention: str) -> Outcome:
     if invoice.attention != attention:
         log.warning("invoice %s needs attention: %s", invoice.id, attention)
+        alerts.alert("payment_flagged", f"Invoice {invoice.id}: {attention}", ("console.invoices_show", {"invoice_id": invoice.id}))
     invoice.attention = attention
     return Outcome(invoice.id, "attention", invoice.state, attention)
 

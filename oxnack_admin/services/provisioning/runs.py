@@ -32,6 +32,7 @@ from oxnack_admin.services.ops import advisory_locks, queueing
 from oxnack_admin.services.ops.retryable import describe, is_transient
 from oxnack_admin.services.provisioning.steps import STEPS, Facts, StepContext
 from oxnack_admin.services.staff import audit
+from oxnack_admin.services.support import alerts
 
 log = logging.getLogger(__name__)
 
@@ -238,6 +239,8 @@ def _give_up(run_id: int, reason: str, transient: bool) -> ProvisioningRun:
             step.state, step.error, step.finished_at = RunState.FAILED, reason, now
     run.state, run.error, run.finished_at = RunState.FAILED, reason, now
     user = db.session.get(User, run.user_id)
+    alerts.alert("provisioning_failed", f"Run {run.id} ({run.kind}) of server {run.server_id} failed: {reason}",
+                 ("console.servers_run", {"run_id": run.id}))
     if _is_reinstall(run):
         return _give_up_reinstall(run, user, reason)
     _refund_once(run)

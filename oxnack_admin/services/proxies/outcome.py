@@ -16,6 +16,7 @@ from oxnack_admin.models import ProxyInventory, ProxyOrder, User
 from oxnack_admin.models.enums import ProxyOrderState, TransactionType
 from oxnack_admin.services import notices
 from oxnack_admin.services.money import ledger
+from oxnack_admin.services.support import alerts
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,7 @@ def flag(order_id: int, reason: str) -> ProxyOrder:
     order = locked_order(order_id)
     if order.state == ProxyOrderState.PENDING:
         order.state, order.error = ProxyOrderState.FLAGGED, reason
+        alerts.alert("proxy_order_flagged", f"Proxy order {order.id}: {reason}", ("console.proxies_orders", {}))
     db.session.commit()
     return order
 

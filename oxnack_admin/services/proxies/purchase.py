@@ -32,6 +32,7 @@ from oxnack_admin.extensions import db
 from oxnack_admin.models import ProxyInventory, ProxyOrder, User
 from oxnack_admin.models.enums import ProxyOrderState, TransactionType
 from oxnack_admin.services.money import ledger
+from oxnack_admin.services.support import alerts
 from . import upstream
 from .outcome import BACK_ON_SALE, GONE, OFF_SALE, activate, fail, settle_order
 
@@ -156,6 +157,8 @@ def buy_reserved(order_id: int, client, *, notify: bool = True) -> ProxyOrder:
         bought = client.buy(proxy_id)
     except UpstreamBalanceTooLow:
         log.error("proxy upstream refused a buy: our balance there is too low")
+        alerts.alert("upstream_balance", f"A buy (order {order_id}) was refused: top up our balance at the upstream",
+                     ("console.proxies", {}))
         return answer(fail(order_id, "the upstream could not sell it right now", BACK_ON_SALE))
     except ProxyGone:
         return answer(fail(order_id, "the proxy is gone at the upstream", GONE))

@@ -19,6 +19,7 @@ from oxnack_admin.models import ProxyInventory, ProxyOrder, User
 from oxnack_admin.models.enums import ProxyOrderState, TransactionType
 from oxnack_admin.services import notices
 from oxnack_admin.services.money import ledger
+from oxnack_admin.services.support import alerts
 from . import upstream
 from .outcome import locked_order as _locked
 
@@ -153,6 +154,7 @@ def _release(order_id: int) -> None:
 def _flag(order_id: int, reason: str) -> None:
     order = _locked(order_id)
     order.state, order.error = ProxyOrderState.FLAGGED, reason
+    alerts.alert("proxy_order_flagged", f"Proxy order {order.id}: {reason}", ("console.proxies_orders", {}))
     db.session.commit()
 
 

@@ -19,6 +19,7 @@ from oxnack_admin.extensions import db
 from oxnack_admin.models import ProxyInventory, ProxySyncRun
 from oxnack_admin.models.enums import ProxySyncTrigger, RunState
 from oxnack_admin.services.ops.retryable import describe
+from oxnack_admin.services.support import alerts
 from . import upstream
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ def execute(run_id: int) -> ProxySyncRun:
         run.state, run.error, run.finished_at = RunState.FAILED, describe(exc), _now()
         db.session.commit()
         log.warning("proxy sync %s failed: %s", run_id, run.error)
+        alerts.check_proxy_sync_failures()
         if not isinstance(exc, RemoteError):
             raise
         return run

@@ -8,6 +8,7 @@ import logging
 
 from oxnack_admin.extensions import db
 from oxnack_admin.models.enums import NoticeChannel
+from oxnack_admin.services.support import inbox as support_inbox
 from oxnack_admin.services.telegram import chats, customer, dialog, shop, topup
 from oxnack_admin.services.telegram.context import Ctx
 from oxnack_admin.services.telegram.texts import LANGUAGES, Raw, button
@@ -42,6 +43,8 @@ def _on_message(message: dict) -> None:
         return  # the bot serves customers in private chats only
     ctx = _context(sender, chat["id"])
     text = message.get("text") if isinstance(message.get("text"), str) else ""
+    if support_inbox.has_file(message):
+        return support_inbox.take(ctx, message)
     if text.startswith("/"):
         command, _, argument = text[1:].partition(" ")
         _command(ctx, command.split("@")[0].lower(), argument.strip())
@@ -57,8 +60,7 @@ def _on_message(message: dict) -> None:
     elif step == "topup" and ctx.user:
         topup.typed_amount(ctx, state, text)
     else:
-        # The support hook: tickets are the next issue; until then the customer is told where to write.
-        ctx.reply(ctx.say("support_soon"))
+        support_inbox.take(ctx, message)  # free text outside a dialogue: a support ticket
 
 
 def _command(ctx: Ctx, command: str, argument: str) -> None:
@@ -73,7 +75,8 @@ def _command(ctx: Ctx, command: str, argument: str) -> None:
         "servers": lambda: customer.servers(ctx), "order": lambda: shop.order_start(ctx),
         "topup": lambda: topup.start(ctx), "proxies": lambda: shop.proxies_start(ctx, argument),
         "myproxies": lambda: shop.my_proxies(ctx), "lang": lambda: _ask_language(ctx),
-        "notify": lambda: _ask_notify(ctx), "support": lambda: ctx.reply(ctx.say("support_soon")),
+        "notify": lambda: _ask_notify(ctx), "support": lambda: support_inbox.command(ctx, argument),
+        "stop": lambda: support_inbox.stop(ctx), "subscribe": lambda: support_inbox.subscribe(ctx),
         "cancel": lambda: ctx.reply(ctx.say("cancelled")),
     }
     handler = handlers.get(command)

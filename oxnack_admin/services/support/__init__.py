@@ -1,0 +1,1 @@
+"""Support inbox, newsletters and staff alerts."""
