@@ -8,6 +8,7 @@ from oxnack_admin.extensions import db, redis_client
 from oxnack_admin.models import TelegramMessage
 from oxnack_admin.services.ops import queueing
 from oxnack_admin.services.proxies import outcome, purchase as purchases, sync
+from oxnack_admin.services.crypto import alerts as crypto_alerts
 from oxnack_admin.services.support import alerts
 from tests.proxies.conftest import customer, settings, stock, upstream  # noqa: F401
 from tests.support.config import config_overrides
@@ -78,3 +79,10 @@ def test_the_upstreams_403_and_a_flagged_proxy_order_alert_with_their_pages(app,
     low, flagged = _alerts(staff_chat)
     assert "our balance there is too low (403)" in low and "/console/proxies" in low
     assert f"Proxy order {order.id}: the buy" in flagged and "/console/proxies/orders" in flagged
+
+
+def test_a_crypto_node_on_another_chain_reaches_the_staff_chat(app, telegram, staff_chat):
+    crypto_alerts.alert_staff(crypto_alerts.CHAIN_MISMATCH, "the node is on chain 97, not CRYPTO_CHAIN_ID 56")
+    db.session.commit()
+    [text] = _alerts(staff_chat)
+    assert "another chain" in text and "chain 97" in text and "/console/invoices/crypto" in text

@@ -31,6 +31,7 @@ CAUSES = {
     "upstream_balance": "The proxy upstream refuses buys: our balance there is too low (403)",
     "proxy_sync_failing": "The proxy sync failed three times running",
     "queue_backlog": "A queue is backed up",
+    "crypto_chain_mismatch": "The crypto node is on another chain: crypto top-ups are not credited",
 }
 
 
