@@ -16,7 +16,7 @@ LOG_LEVEL = "INFO"  # root log level; every line carries the request id
 PROXY_FIX_X_FOR = 0  # reverse proxies in front whose X-Forwarded-For to trust (per-IP limits, logs); 0 = none
 
 # --- Database -------------------------------------------------------------------
-SQLALCHEMY_DATABASE_URI = "postgresql://oxnack@127.0.0.1:5432/oxnack"  # env DATABASE_URL
+SQLALCHEMY_DATABASE_URI = "postgresql://oxnack@127.0.0.1:5432/oxnack"  # env DATABASE_URL or OXNACK_DATABASE_URL
 SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 10, "max_overflow": 10, "pool_recycle": 1800}  # pooled connections per process
 DATABASE_PRE_PING = True  # test each pooled connection on checkout (one round trip) so a PostgreSQL restart costs no 500s; the hot reads' pool reconnects once instead
 

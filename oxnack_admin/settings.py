@@ -83,6 +83,7 @@ def parser_for(default):
 # Names operators' scripts already use, besides OXNACK_<NAME> for every setting.
 ALIASES = {
     "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "OXNACK_DATABASE_URL": "SQLALCHEMY_DATABASE_URI",  # every setting has its OXNACK_ name, this one too
     "REDIS_URL": "REDIS_URL",
     "SECRET_KEY": "SECRET_KEY",
     "OXNACK_ENV": "OXNACK_ENV",

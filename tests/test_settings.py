@@ -115,3 +115,9 @@ def test_database_pre_ping_reaches_the_engine_options(setting, options, expected
     app = Flask(__name__)
     load_config(app, {"OXNACK_ENV": "development", "DATABASE_PRE_PING": setting, "SQLALCHEMY_ENGINE_OPTIONS": options})
     assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == expected
+
+
+def test_the_database_url_has_its_oxnack_name_too(monkeypatch):
+    app = production_app(monkeypatch, SECRET_KEY="s3cret-value", OXNACK_MAIL_RELAY_PASSWORD="relay",
+                         OXNACK_DATABASE_URL="postgresql://u@db.example:5432/ox")
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg2://u@db.example:5432/ox"

@@ -42,6 +42,9 @@ class Payment:
     removed: bool = False  # re-orged away: eth_getLogs reports it with "removed": true
 
 
+HISTORY = 16  # blocks the node has before its head when it starts
+
+
 class BscNodeSimulator(LoopbackSimulator):
     """Serve a fake BSC node; drive it with the methods below."""
 
@@ -58,7 +61,10 @@ class BscNodeSimulator(LoopbackSimulator):
         self.down = False  # every call answers HTTP 503
         self.max_log_range: int | None = None  # eth_getLogs over more blocks answers -32005
         self.payments: list[Payment] = []
-        self.blocks = [Block(start_block, int(time.time()), _hash())]
+        # A short history before the head, as a real chain has: a fresh node's first confirmed block
+        # (head - CRYPTO_CONFIRMATIONS + 1) exists, so the watcher's first pass reads it.
+        now = int(time.time())
+        self.blocks = [Block(start_block - back, now - back * block_seconds, _hash()) for back in range(HISTORY, -1, -1)]
         self._miner: threading.Event | None = None
 
     # --- the chain, for tests and the demo ---------------------------------------------------

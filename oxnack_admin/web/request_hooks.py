@@ -14,7 +14,8 @@ from flask_limiter import Limiter
 CONSOLE_BLUEPRINT = "console"
 # What flask-cors sends for a preflight with its defaults, which the app always used.
 CORS_METHODS = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
-CORS_EXCLUDED_PREFIXES = ("/console", "/static", "/media")  # same-origin only
+# Same-origin only: the console's pages (not the classic /console_link call), static files, media.
+CORS_EXCLUDED_PREFIXES = ("/console/", "/static/", "/media/")
 
 
 def limit_only_limited_routes(app: Flask, limiter: Limiter) -> None:
@@ -90,7 +91,8 @@ class ExactOriginCors:
 
         def add_cors_headers(response: Response) -> Response:
             environ = request.environ
-            if environ.get("PATH_INFO", "").startswith(CORS_EXCLUDED_PREFIXES) \
+            path = environ.get("PATH_INFO", "")
+            if path.startswith(CORS_EXCLUDED_PREFIXES) or path == "/console" \
                     or has_header(response.headers, "Access-Control-Allow-Origin"):
                 return response
             response.headers.extend(headers_for(environ))

@@ -152,3 +152,9 @@ def test_the_scheduler_runs_the_watcher_every_poll_interval_only_when_a_node_is_
     assert {job.func_name: job for job in build_scheduler(app).get_jobs()}["jobs.crypto.watch_chain"].interval == 7
     chain.set_config(CRYPTO_RPC_URL="")
     assert "jobs.crypto.watch_chain" not in {job.func_name for job in build_scheduler(app).get_jobs()}
+
+
+def test_the_first_pass_on_a_fresh_node_reads_its_first_confirmed_block(chain, open_crypto):
+    """make run's node starts with only a short history: the first pass must not fail on a missing block."""
+    open_crypto(925, "BNB")  # the BNB step reads the time of the last confirmed block
+    assert watch().outcome == "done"

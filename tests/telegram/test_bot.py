@@ -40,7 +40,8 @@ def test_the_webhook_needs_the_secret_and_never_answers_5xx(client, telegram):
     assert client.post("/telegram/webhook", json={"update_id": 1}).status_code == 401
     wrong = client.post("/telegram/webhook", json={"update_id": 1}, headers={"X-Telegram-Bot-Api-Secret-Token": "no"})
     assert (wrong.status_code, wrong.get_json()) == (401, {"ok": False})
-    for body in (b"not json", b"[1, 2]", b'{"update_id": "x"}', b"\xff\xfe"):
+    nested, too_big = b"[" * 50_000, b'{"update_id": 1, "x": "' + b"a" * (2 * 1024 * 1024) + b'"}'
+    for body in (b"not json", b"[1, 2]", b'{"update_id": "x"}', b"\xff\xfe", nested, too_big):
         answer = client.post("/telegram/webhook", data=body, content_type="application/json",
                              headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
         assert (answer.status_code, answer.get_json()) == (200, {"ok": True})

@@ -8,6 +8,7 @@ from websockets.sync.client import connect
 
 from oxnack_admin.extensions import redis_client
 from oxnack_admin.services.vm import console
+from tests.conftest import TEST_SITE_ORIGIN
 from tests.ops.test_metrics import requests_of, samples
 from tests.support import rfb
 from tests.support.browser import serve
@@ -83,3 +84,17 @@ def test_relay_carries_the_rfb_handshake_both_ways(signed_in, owner, sold, proxm
     # The page's WebSocket session is single-use.
     with pytest.raises((InvalidStatus, InvalidMessage)):  # werkzeug answers the refusal as HTTP/1.0 404
         connect(url, open_timeout=10)
+
+
+def test_the_site_can_call_console_link_from_its_origin(signed_in, owner, sold, proxmox):
+    """CORS as on every classic call: /console_link is no console page (it only starts like one)."""
+    sold(owner, 301)
+    site = {"Origin": TEST_SITE_ORIGIN}
+    preflight = signed_in.options("/console_link", headers={**site, "Access-Control-Request-Method": "POST",
+                                                            "Access-Control-Request-Headers": "content-type"})
+    assert preflight.headers["Access-Control-Allow-Origin"] == TEST_SITE_ORIGIN
+    answer = signed_in.post("/console_link", json={"server_id": 301}, headers=site)
+    assert answer.status_code == 200 and answer.headers["Access-Control-Allow-Origin"] == TEST_SITE_ORIGIN
+    assert answer.headers["Access-Control-Allow-Credentials"] == "true"
+    page = signed_in.get("/console/login", headers=site)  # the staff console stays same-origin only
+    assert "Access-Control-Allow-Origin" not in page.headers

@@ -6,6 +6,7 @@ too: Telegram would resend it for ever), never a 5xx; without it 401 {"ok": fals
 import logging
 
 from flask import Blueprint, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from oxnack_admin.extensions import csrf, db
 from oxnack_admin.services.telegram import updates
@@ -19,7 +20,12 @@ log = logging.getLogger(__name__)
 def webhook():
     if not updates.secret_matches(request.headers.get("X-Telegram-Bot-Api-Secret-Token")):
         return {"ok": False}, 401
-    update_body = updates.parse(request.get_data(cache=False))
+    try:
+        raw = request.get_data(cache=False)
+    except RequestEntityTooLarge:  # Telegram never sends one; answering 413 would make it resend for ever
+        log.warning("telegram webhook: an update over MAX_CONTENT_LENGTH was dropped")
+        return {"ok": True}
+    update_body = updates.parse(raw)
     if update_body is None:
         log.warning("telegram webhook: an unreadable update was dropped")
         return {"ok": True}

@@ -37,7 +37,7 @@ def parse(raw: bytes) -> dict | None:
     """The update as a dict with an integer update_id, or None for anything unreadable."""
     try:
         update_body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # nested too deep is unreadable too, never a 500
         return None
     return parse_object(update_body)
 
