@@ -6,7 +6,7 @@ import pytest
 from websockets.exceptions import InvalidMessage, InvalidStatus
 from websockets.sync.client import connect
 
-from oxnack_admin.extensions import redis_client
+from oxnack_admin.extensions import db, redis_client
 from oxnack_admin.services.vm import console
 from tests.conftest import TEST_SITE_ORIGIN
 from tests.ops.test_metrics import requests_of, samples
@@ -98,3 +98,12 @@ def test_the_site_can_call_console_link_from_its_origin(signed_in, owner, sold, 
     assert answer.headers["Access-Control-Allow-Credentials"] == "true"
     page = signed_in.get("/console/login", headers=site)  # the staff console stays same-origin only
     assert "Access-Control-Allow-Origin" not in page.headers
+
+
+def test_no_console_link_while_the_server_is_reinstalled(signed_in, owner, sold, proxmox):
+    """A reinstall destroys and clones the VM: a console opened meanwhile would show nothing of it."""
+    server = sold(owner, 301)
+    server.lifecycle_state = "reinstalling"
+    db.session.commit()
+    refused = link(signed_in)
+    assert (refused.status_code, refused.get_json()["message"]) == (409, "server busy")
