@@ -1,27 +1,16 @@
 """Fixtures of the bot tests: the Bot API simulator over HTTP, the webhook, a real RQ worker."""
-import signal
-
 import pytest
 
-from jobs.worker import run_worker
 from oxnack_admin.simulator.telegram import TelegramSimulator
 from tests.support.config import config_overrides
 # Other suites' loopback systems: a real SMTP server, Platega calling the live app back, the proxy upstream.
 from tests.crypto.conftest import chain  # noqa: F401
-from tests.jobs.conftest import job_config, pfsense, pool, proxmox, smtp  # noqa: F401
+from tests.jobs.conftest import _keep_signal_handlers, job_config, pfsense, pool, proxmox, smtp, work  # noqa: F401
 from tests.lifecycle.conftest import sold, templates  # noqa: F401
 from tests.payments.conftest import pay_config, platega  # noqa: F401
 from tests.proxies.conftest import settings, stock, upstream  # noqa: F401
 
 SECRET = "webhook-secret-for-tests"
-
-
-@pytest.fixture(autouse=True)
-def _keep_signal_handlers():
-    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    for signum, handler in handlers.items():
-        signal.signal(signum, handler)
 
 
 @pytest.fixture
@@ -33,16 +22,6 @@ def telegram(app):
                           TELEGRAM_INLINE_WAIT_SECONDS=5, MAIL_RETRY_INTERVALS=[0, 0], SMTP_HOST=""):
         yield simulator
     simulator.stop()
-
-
-@pytest.fixture
-def work(app):
-    """Run a real RQ worker in burst mode (default: every queue) until the queues are empty."""
-
-    def run(*queue_names: str) -> bool:
-        return run_worker(app, queue_names or None, burst=True, with_scheduler=False)
-
-    return run
 
 
 @pytest.fixture
